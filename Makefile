@@ -1,0 +1,69 @@
+# The asyncio talks: build the decks, run the demos as tests, present, benchmark.
+# `make help` lists the targets. Every target that needs Python packages depends on
+# `setup`, which is idempotent and takes well under a second when nothing changed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# PYTHON chooses the interpreter of .venv (e.g. `make setup PYTHON=python3.13`);
+# left empty, an existing .venv keeps its Python and a new one uses python3.
+PYTHON ?=
+# PYUV_LIBUV=system builds pyuv against the system's libuv (needs libuv1-dev).
+PYUV_LIBUV ?= bundled
+export PYUV_LIBUV
+# Inside an active conda environment (other than base) setup installs into it.
+USE_CONDA ?= $(if $(and $(CONDA_PREFIX),$(filter-out base,$(CONDA_DEFAULT_ENV))),1,)
+
+VENV := .venv
+ifeq ($(USE_CONDA),1)
+  ENV_PY := $(CONDA_PREFIX)/bin/python
+  SETUP_WHERE := --conda
+else
+  ENV_PY := $(VENV)/bin/python
+  SETUP_WHERE := --venv $(VENV)
+endif
+SETUP_PY ?= python3
+
+.PHONY: help setup slides test conformance present bench clean distclean lock
+
+help: ## Show this help
+	@echo "The asyncio talks (PyConES, FOSDEM): decks, demos and tests."
+	@echo
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## (.*)/  make \1\t\2/' | expand -t 20
+	@echo
+	@echo "Options: PYTHON=python3.13 (setup's interpreter), PYUV_LIBUV=system, USE_CONDA=1|0"
+
+setup: ## Create or update the environment (.venv or the active conda env), pyuv, npm
+	@$(SETUP_PY) tools/setup_env.py $(SETUP_WHERE) --libuv $(PYUV_LIBUV) $(if $(PYTHON),--python $(PYTHON))
+
+slides: setup ## Build every deck (HTML, notebooks, PDF) into site/
+	@echo "make slides: the deck pipeline has not landed yet (issue 6)." >&2; exit 1
+
+test: setup ## Run every test: setup, pyuv, the demos' packages, the decks
+	@$(ENV_PY) -m pytest
+
+conformance: setup ## Run CPython's asyncio test suites against rose
+	@echo "make conformance: rose has not landed yet (issue 3)." >&2; exit 1
+
+present: setup ## Present a deck live with RISE: make present TALK=fosdem LANG=en
+	@echo "make present: the deck pipeline has not landed yet (issue 6)." >&2; exit 1
+
+bench: setup ## Benchmark the echo servers on every loop
+	@echo "make bench: the benchmark has not landed yet (issue 5)." >&2; exit 1
+
+clean: ## Remove build outputs (site/, build/, bench-results/, caches)
+	rm -rf site build bench-results .pytest_cache
+	find . -name __pycache__ -not -path './.venv/*' -not -path '*/node_modules/*' -prune -exec rm -rf {} +
+
+distclean: clean ## Also remove .venv and node_modules (the pyuv wheel cache in ~/.cache stays)
+	rm -rf $(VENV) slides/node_modules
+
+lock: ## Regenerate requirements.txt from requirements.in (Python 3.11)
+	@rm -rf build/lock-venv
+	@$(or $(PYTHON),python3.11) -m venv build/lock-venv
+	@build/lock-venv/bin/pip install --quiet --disable-pip-version-check -r requirements.in
+	@{ echo '# The full lock of requirements.in, made by `make lock` on Python 3.11; it installs on 3.11-3.13.'; \
+	   build/lock-venv/bin/pip freeze --all | grep -v '^pip=='; } > requirements.txt
+	@rm -rf build/lock-venv
+	@echo "requirements.txt updated; review it with git diff"
