@@ -9,6 +9,7 @@ on any failure.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import pyuv
@@ -104,14 +105,31 @@ def scenario_process_without_exit_callback() -> None:
     loop.run()
 
 
-def scenario_close_many_handles() -> None:
-    # Each close frees the handle's Python-side data from a libuv callback: the
-    # GIL substitution makes that safe (without it: abort under -X dev).
+def scenario_abstract_pipe_connect() -> None:
+    # Connecting to a Linux abstract-namespace socket frees its request from a
+    # libuv close callback: without the GIL substitution that PyMem_Free runs
+    # without the GIL (abort under -X dev on 3.11, segfault on 3.12+).
     loop = pyuv.Loop()
-    for _ in range(2000):
-        for handle in (pyuv.Timer(loop), pyuv.Idle(loop), pyuv.TCP(loop), pyuv.Pipe(loop)):
-            handle.close()
+    name = f"\0asyncio-talks-smoke-{os.getpid()}"
+    connected = []
+
+    def on_connection(server: pyuv.Pipe, error: int | None) -> None:
+        conn = pyuv.Pipe(loop)
+        server.accept(conn)
+        conn.close()
+        server.close()
+
+    def on_connected(client: pyuv.Pipe, error: int | None) -> None:
+        connected.append(error)
+        client.close()
+
+    server = pyuv.Pipe(loop)
+    server.bind(name)
+    server.listen(on_connection)
+    for _ in range(3):
+        pyuv.Pipe(loop).connect(name, on_connected)
     guarded_run(loop)
+    assert connected == [None] * 3, connected
 
 
 SCENARIOS = {

@@ -43,5 +43,5 @@ def test_process_spawns_without_exit_callback():
     run_scenario("process_without_exit_callback")
 
 
-def test_closing_many_handles_frees_memory_with_the_gil():
-    run_scenario("close_many_handles")
+def test_abstract_socket_connect_frees_its_request_with_the_gil():
+    run_scenario("abstract_pipe_connect")
