@@ -80,6 +80,7 @@ class Run:
     mean_us: float
     max_us: float
     cpu: float          # load generator CPU seconds during the measured window
+    idle: float         # seconds of that window it polled and found nothing to do
 
     @property
     def messages_per_s(self) -> float:
@@ -91,9 +92,13 @@ class Run:
         return self.messages_per_s * self.size / 2**20
 
     @property
-    def cpu_share(self) -> float:
-        """Fraction of one core the load generator used while measuring."""
-        return self.cpu / self.elapsed if self.elapsed > 0 else 0.0
+    def busy_share(self) -> float:
+        """Fraction of the measured time the load generator had work to do.
+
+        It busy-polls, so its CPU use is always near 100%; near 100% *busy*
+        means the server was waiting for it: the load generator was the bottleneck.
+        """
+        return max(0.0, 1 - self.idle / self.elapsed) if self.elapsed > 0 else 0.0
 
 
 def _run(args: list[str], timeout: float, *, cpu: int | None = None) -> dict[str, Any]:
@@ -133,7 +138,7 @@ def measure(host: str, port: int, *, connections: int, size: int, warmup: float,
     return Run(connections=report["connections"], size=report["size"],
                messages=report["messages"], elapsed=report["elapsed"],
                p50_us=report["p50_us"], p99_us=report["p99_us"], mean_us=report["mean_us"],
-               max_us=report["max_us"], cpu=report["cpu"])
+               max_us=report["max_us"], cpu=report["cpu"], idle=report["idle"])
 
 
 def hold(host: str, port: int, *, connections: int, size: int = 64,

@@ -310,7 +310,7 @@ def _measure(server: ServerProcess, size: int, connections: int, settings: Setti
             "messages_per_s": round(result.messages_per_s, 1),
             "mib_per_s": round(result.mib_per_s, 2),
             "p50_us": result.p50_us, "p99_us": result.p99_us, "mean_us": result.mean_us,
-            "loadgen_cpu": round(result.cpu_share, 3),
+            "loadgen_busy": round(result.busy_share, 3),
             "server_cpu": round((server.cpu_seconds() - cpu_before) / wall, 3)}
 
 
