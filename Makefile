@@ -38,7 +38,7 @@ setup: ## Create or update the environment (.venv or the active conda env), pyuv
 	@$(SETUP_PY) tools/setup_env.py $(SETUP_WHERE) --libuv $(PYUV_LIBUV) $(if $(PYTHON),--python $(PYTHON))
 
 slides: setup ## Build every deck (HTML, notebooks, PDF) into site/
-	@echo "make slides: the deck pipeline has not landed yet (issue 6)." >&2; exit 1
+	@$(ENV_PY) slides/build.py
 
 test: setup ## Run every test: setup, pyuv, the demos' packages, the decks
 	@$(ENV_PY) -m pytest

@@ -1,0 +1,31 @@
+"""The bilingual deck pipeline: one source per talk, two RISE notebooks, offline HTML, PDF.
+
+Modules, in the order a deck goes through them:
+
+- ``source``: the source format (a jupytext MyST Markdown file per talk, text cells
+  tagged ``lang-es``/``lang-en``, shared code cells), split into one notebook per
+  language, with the check that both languages have the same slides and code;
+- ``lint``: what a deck must satisfy to be presentable (code fits a slide, every
+  slide has speaker notes in its language, no slide is empty);
+- ``execute``: running a notebook from a fresh kernel, in a private Jupyter sandbox;
+- ``render``: the self-contained reveal.js HTML deck and the site's index page;
+- ``browser``: Debian's Chromium driven by playwright (PDF handouts, checks);
+- ``fingerprint``: the content hash that lets an unchanged deck skip its rebuild;
+- ``pipeline``: the build that ties them together (``slides/build.py`` is its CLI).
+
+See ``slides/README.md`` for the source format and the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The languages every deck is written in, in the order the site lists them.
+LANGUAGES: tuple[str, ...] = ("es", "en")
+LANGUAGE_NAMES: dict[str, str] = {"es": "Español", "en": "English"}
+
+SLIDES_DIR = Path(__file__).resolve().parent.parent
+ROOT = SLIDES_DIR.parent
+TALKS_DIR = ROOT / "talks"
+NODE_MODULES = SLIDES_DIR / "node_modules"
+TEMPLATE_DIR = SLIDES_DIR / "template"

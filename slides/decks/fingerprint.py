@@ -1,0 +1,145 @@
+"""The content hash that decides whether a deck must be rebuilt.
+
+A deck's outputs depend on three things, and the hash covers each:
+
+- its talk folder: the source and every file beside it (images, diagram scripts);
+- the packages its code imports: for a package kept in this repository (rose,
+  evergreen, tulip_echo) the text of its modules, followed into the packages they
+  import; for an installed distribution, its name and version;
+- the toolchain: this pipeline's code and template, the npm lock (reveal.js), the
+  versions of the Python tools, the Python version and the Chromium binary.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from . import ROOT, SLIDES_DIR
+from .browser import find_chromium
+from .source import Talk, read_source
+
+TOOL_DISTRIBUTIONS = ("nbconvert", "nbclient", "nbformat", "jupytext", "ipykernel",
+                      "ipython", "jupyter_client", "mistune", "pygments", "playwright",
+                      "jupyterlab_pygments", "matplotlib")
+GENERATED = (".ipynb", ".pyc")
+SKIPPED_DIRS = ("__pycache__", ".ipynb_checkpoints", "node_modules")
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*")
+                  if p.is_file() and not p.name.endswith(GENERATED)
+                  and not any(part in SKIPPED_DIRS for part in p.relative_to(directory).parts))
+
+
+def _hash_files(h: "hashlib._Hash", files: Iterable[Path], base: Path) -> None:
+    for path in files:
+        h.update(str(path.relative_to(base)).encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"
+
+
+def toolchain() -> str:
+    """The hash of everything besides the talk that shapes a deck's outputs."""
+    h = hashlib.sha256(sys.version.encode())
+    _hash_files(h, _files(SLIDES_DIR / "decks"), SLIDES_DIR)
+    _hash_files(h, _files(SLIDES_DIR / "template"), SLIDES_DIR)
+    _hash_files(h, [SLIDES_DIR / "package-lock.json"], SLIDES_DIR)
+    for name in TOOL_DISTRIBUTIONS:
+        h.update(f"{name}=={_version(name)}\n".encode())
+    chromium = find_chromium()
+    if chromium:
+        real = os.path.realpath(chromium)
+        stat = os.stat(real)
+        h.update(f"{real} {stat.st_size} {stat.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def imported_modules(code: str) -> set[str]:
+    """The top-level modules a piece of Python (or IPython cell) imports."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+        code = TransformerManager().transform_cell(code)  # %magics and !shell to Python
+    except ImportError:
+        pass
+    try:
+        tree = compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    except SyntaxError:
+        return set()  # a listing meant to fail (raises-exception); it imports nothing
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _package_root(name: str) -> Path | None:
+    """The folder (or file) of a top-level module kept in this repository, else None."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        location = Path(next(iter(spec.submodule_search_locations)))
+    elif spec.origin and spec.origin not in ("built-in", "frozen"):
+        location = Path(spec.origin)
+    else:
+        return None
+    location = location.resolve()
+    inside = location.is_relative_to(ROOT) and not location.is_relative_to(ROOT / ".venv")
+    return location if inside else None
+
+
+def modules_fingerprint(names: set[str]) -> str:
+    """The hash of the imported modules: repository packages by content, followed
+    into what they import, and installed ones by distribution version."""
+    h = hashlib.sha256()
+    distributions = importlib.metadata.packages_distributions()
+    seen: set[str] = set()
+    todo = sorted(names)
+    while todo:
+        name = todo.pop()
+        if name in seen or name in sys.stdlib_module_names:
+            continue
+        seen.add(name)
+        root = _package_root(name)
+        if root is not None:
+            files = _files(root) if root.is_dir() else [root]
+            _hash_files(h, files, ROOT)
+            for path in files:
+                if path.suffix == ".py":
+                    todo.extend(imported_modules(path.read_text(errors="replace")) - seen)
+        else:
+            for dist in sorted(distributions.get(name, [])):
+                h.update(f"{dist}=={_version(dist)}\n".encode())
+            if name not in distributions:
+                h.update(f"{name}: not installed\n".encode())
+    return h.hexdigest()
+
+
+def deck_fingerprint(talk: Talk, toolchain_hash: str) -> str:
+    """The hash of one talk's outputs (both languages share it)."""
+    nb = read_source(talk)
+    code = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    code += [p.read_text(errors="replace") for p in _files(talk.directory) if p.suffix == ".py"]
+    names = set().union(*(imported_modules(c) for c in code))
+    h = hashlib.sha256(toolchain_hash.encode())
+    _hash_files(h, _files(talk.directory), talk.directory)
+    h.update(modules_fingerprint(names).encode())
+    return h.hexdigest()
