@@ -49,8 +49,8 @@ conformance: setup ## Run CPython's asyncio test suites against rose
 present: setup ## Present a deck live with RISE: make present TALK=fosdem LANG=en
 	@echo "make present: the deck pipeline has not landed yet (issue 6)." >&2; exit 1
 
-bench: setup ## Benchmark the echo servers on every loop
-	@echo "make bench: the benchmark has not landed yet (issue 5)." >&2; exit 1
+bench: setup ## Benchmark the echo servers on every loop (~15 min; BENCH=--quick: <1 min)
+	@$(ENV_PY) -m tulip_echo bench --out bench-results $(BENCH)
 
 clean: ## Remove build outputs (site/, build/, bench-results/, caches)
 	rm -rf site build bench-results .pytest_cache
