@@ -47,7 +47,8 @@ conformance: setup ## Run CPython's asyncio test suites against rose
 	@echo "make conformance: rose has not landed yet (issue 3)." >&2; exit 1
 
 present: setup ## Present a deck live with RISE: make present TALK=fosdem LANG=en
-	@echo "make present: the deck pipeline has not landed yet (issue 6)." >&2; exit 1
+	@$(if $(filter command line,$(origin LANG)),env -u LANG) $(ENV_PY) slides/present.py \
+	  --talk "$(TALK)" --lang "$(if $(filter command line,$(origin LANG)),$(LANG))"
 
 bench: setup ## Benchmark the echo servers on every loop (~15 min; BENCH=--quick: <1 min)
 	@$(ENV_PY) -m tulip_echo bench --out bench-results $(BENCH)

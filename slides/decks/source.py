@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import mimetypes
 import os
 import re
 import subprocess
@@ -255,44 +254,40 @@ def render_diagram(script: Path, lang: str, cwd: Path) -> bytes:
 
 
 def _embed_images(cell: NotebookNode, lang: str, talk: Talk, where: str) -> None:
-    """Turn the cell's local images into cell attachments, so a notebook is self-contained.
+    """Inline the cell's local images as ``data:`` URIs, so a notebook is self-contained.
 
     ``![alt](images/x.svg)`` embeds the file; ``![alt](diagrams/x.py)`` embeds the SVG
     the script draws for this language. Remote images are refused: decks work offline.
+    (Data URIs rather than cell attachments: RISE showed no SVG attachment in our
+    checks, and jupytext drops attachments from the source anyway.)
     """
     for match in _HTML_IMG.finditer(cell.source):
-        if not match["url"].startswith(("data:", "attachment:")):
+        if not match["url"].startswith("data:"):
             raise DeckSourceError(f"{where}: <img src={match['url']!r}> is neither embedded "
                                   f"nor offline; use Markdown image syntax ![alt](path)")
-    attachments: dict[str, dict[str, str]] = dict(cell.get("attachments", {}))
 
     def embed(match: re.Match[str]) -> str:
         url = match["url"].strip("<>")
-        if url.startswith(("attachment:", "data:")):
+        if url.startswith("data:"):
             return match[0]
-        if _REMOTE.match(url):
-            raise DeckSourceError(f"{where}: the image {url} would be fetched from the "
-                                  f"network; put a copy in the talk's folder")
+        if _REMOTE.match(url) or url.startswith("attachment:"):
+            raise DeckSourceError(f"{where}: the image {url} is not a file of the talk; "
+                                  f"put the image in the talk's folder and link it by path")
         path = (talk.directory / url).resolve()
         if not path.is_file():
             raise DeckSourceError(f"{where}: the image {url} does not exist "
                                   f"(paths are relative to {talk.directory})")
         if path.suffix == ".py":
-            data, mime, name = render_diagram(path, lang, talk.directory), "image/svg+xml", f"{path.stem}.svg"
+            data, mime = render_diagram(path, lang, talk.directory), "image/svg+xml"
         else:
-            mime = IMAGE_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
-            if mime is None or not mime.startswith("image/"):
+            mime = IMAGE_TYPES.get(path.suffix.lower())
+            if mime is None:
                 raise DeckSourceError(f"{where}: {url} is not an image this pipeline knows "
                                       f"({', '.join(IMAGE_TYPES)})")
-            data, name = path.read_bytes(), path.name
-        while name in attachments and attachments[name] != {mime: _b64(data)}:
-            name = f"_{name}"
-        attachments[name] = {mime: _b64(data)}
-        return f"![{match['alt']}](attachment:{name}{match['title'] or ''})"
+            data = path.read_bytes()
+        return f"![{match['alt']}](data:{mime};base64,{_b64(data)}{match['title'] or ''})"
 
     cell.source = _MD_IMAGE.sub(embed, cell.source)
-    if attachments:
-        cell["attachments"] = attachments
 
 
 def _b64(data: bytes) -> str:
@@ -305,7 +300,7 @@ def split(talk: Talk, source: NotebookNode | None = None) -> dict[str, NotebookN
     """One RISE notebook per language, checked to have the same slides and code.
 
     Each notebook holds the shared cells and that language's cells in source order,
-    without language tags, with images embedded, the RISE settings of its language
+    without language tags, with images inlined, the RISE settings of its language
     and a ``deck`` key naming the talk and the language. DeckSourceError when a cell
     breaks the format or when the languages differ in slide structure or code.
     """

@@ -1,0 +1,91 @@
+"""Present a deck live with RISE: ``make present TALK=fosdem LANG=en`` runs this.
+
+Splits the talk's source into ``talks/<talk>/<talk>.<lang>.ipynb`` (a fresh notebook
+without outputs: the demos run live, in slide order), starts JupyterLab with
+jupyterlab-rise on 127.0.0.1 with a random token, and prints the URL that opens the
+deck straight in RISE. Ctrl+C stops the server and its kernels.
+
+The notebook is generated: edit ``talks/<talk>/<talk>.md`` instead (it opens as a
+notebook in the same JupyterLab: right-click, Open With, Jupytext Notebook).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from decks import LANGUAGES, ROOT
+from decks.execute import sandbox_environment
+from decks.lab import LabError, jupyter_lab
+from decks.source import DeckSourceError, check_language, find_talks, split, talk_named, write_notebook
+
+STATE = ROOT / "build" / "present"
+USAGE = "make present TALK=<talk> LANG=<language>"
+
+
+def _fail(message: str, status: int = 2) -> int:
+    print(f"make present: {message}", file=sys.stderr)
+    return status
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--talk", default="", help="the talk, e.g. fosdem")
+    parser.add_argument("--lang", default="", help=f"the language: {', '.join(LANGUAGES)}")
+    parser.add_argument("--port", type=int, default=0, help="the port (default: a free one)")
+    args = parser.parse_args(argv)
+
+    talks = ", ".join(t.name for t in find_talks())
+    if not args.talk or not args.lang:
+        missing = " and ".join(n for n, v in (("TALK", args.talk), ("LANG", args.lang)) if not v)
+        return _fail(f"{missing} missing: {USAGE} (talks: {talks}; languages: "
+                     f"{', '.join(LANGUAGES)})")
+    try:
+        talk = talk_named(args.talk)
+        lang = check_language(args.lang)
+    except ValueError as exc:
+        return _fail(f"{exc} ({USAGE})")
+    if not 0 <= args.port < 65536:
+        return _fail(f"--port must be 0 to 65535, not {args.port}")
+
+    try:
+        notebook = split(talk)[lang]
+    except DeckSourceError as exc:
+        return _fail(str(exc), status=1)
+    path = talk.directory / talk.notebook_name(lang)
+    write_notebook(notebook, path)
+
+    # A closed terminal or a `kill` stops the server as cleanly as Ctrl+C does.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
+    env = dict(os.environ, **sandbox_environment(STATE / "jupyter"))
+    log = STATE / "jupyterlab.log"
+    try:
+        with jupyter_lab(ROOT, env, log, port=args.port or None) as lab:
+            print(f"present: {talk.name} in {lang}: {path.relative_to(ROOT)} "
+                  f"(generated from {talk.source.relative_to(ROOT)}; edit that file)\n"
+                  f"present: JupyterLab is listening on 127.0.0.1:{lab.port} (log: "
+                  f"{log.relative_to(ROOT)}). Open the deck in RISE:\n\n"
+                  f"    {lab.rise_url(path)}\n\n"
+                  f"present: press Ctrl+C to stop.", flush=True)
+            while lab.process.poll() is None:
+                time.sleep(0.5)
+            return _fail(f"JupyterLab exited on its own (status {lab.process.returncode}); "
+                         f"see {log}", status=1)
+    except KeyboardInterrupt:
+        print("\npresent: stopped JupyterLab and its kernels.", flush=True)
+        return 0
+    except LabError as exc:
+        return _fail(str(exc), status=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
