@@ -1,0 +1,690 @@
+"""rose's event loop: asyncio's BaseEventLoop with libuv as its engine.
+
+``EventLoop`` keeps everything in ``asyncio.base_events.BaseEventLoop`` that does
+not depend on how the loop waits (futures, tasks, executors, DNS, happy
+eyeballs, server setup, TLS, shutdown, exception handling, debug mode) and
+replaces the engine:
+
+* one iteration (``_run_once``) is one ``uv_run(UV_RUN_ONCE)`` (or
+  ``UV_RUN_NOWAIT`` when callbacks are ready) in place of ``select()``,
+  followed by asyncio's own step: move due timers to the ready queue and run
+  the callbacks that were ready when the step began;
+* ``call_later``/``call_at`` keep asyncio's heap; a single unref'd
+  ``pyuv.Timer`` is armed for the earliest deadline, rounded *up* to libuv's
+  millisecond, and due timers are chosen by ``time.monotonic()``, so none
+  runs early;
+* a libuv callback that fires before libuv polls (a timer) and makes work
+  ready stops libuv from blocking: rose's timer callback and an unref'd
+  ``pyuv.Prepare`` (ready queue not empty) call ``uv_stop()``;
+* ``call_soon_threadsafe`` wakes libuv through a ``pyuv.Async``;
+* ``add_reader``/``add_writer`` share one ``pyuv.Poll`` per file descriptor;
+* signals go through ``signal.set_wakeup_fd`` into a socket watched by the
+  loop, so Python signal handlers (and Ctrl+C) run even while libuv waits;
+* exceptions that escape a pyuv callback reach the loop: ``KeyboardInterrupt``
+  and ``SystemExit`` stop libuv and are re-raised by ``run_forever``, other
+  exceptions go to the loop's exception handler.
+
+Hooks a subclass may override (all keep working if a callback switches
+greenlets, because no iteration state lives on the Python stack between
+callbacks other than the count of callbacks to run in this step):
+``_run_forever_setup()``, ``_run_forever_cleanup()``, ``_run_once()``,
+``_uv_callback_failed(exc)`` and ``_close_uv_handles()``.
+"""
+
+from __future__ import annotations
+
+import errno
+import heapq
+import signal
+import socket
+import sys
+import threading
+import warnings
+import weakref
+from asyncio import base_events, coroutines, events
+from asyncio.log import logger
+from typing import Any, Callable
+
+import pyuv
+
+from . import errors
+
+__all__ = ['EventLoop']
+
+_READABLE = pyuv.UV_READABLE
+_WRITABLE = pyuv.UV_WRITABLE
+_RUN_ONCE = pyuv.UV_RUN_ONCE
+_RUN_NOWAIT = pyuv.UV_RUN_NOWAIT
+
+# asyncio's own thresholds for compacting the timer heap.
+_MIN_SCHEDULED_TIMER_HANDLES = base_events._MIN_SCHEDULED_TIMER_HANDLES
+_MIN_CANCELLED_TIMER_HANDLES_FRACTION = base_events._MIN_CANCELLED_TIMER_HANDLES_FRACTION
+# libuv takes timeouts in whole milliseconds; longer waits are re-armed.
+_MAX_TIMER_MS = 24 * 3600 * 1000
+
+
+def _fileobj_to_fd(fileobj: Any) -> int:
+    """Return the file descriptor of *fileobj* (an int or an object with fileno())."""
+    if isinstance(fileobj, int):
+        fd = fileobj
+    else:
+        try:
+            fd = int(fileobj.fileno())
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f'Invalid file object: {fileobj!r}') from None
+    if fd < 0:
+        raise ValueError(f'Invalid file descriptor: {fd}')
+    return fd
+
+
+def _sighandler_noop(signum, frame):
+    """Python-level handler for signals the loop handles: the wake-up fd does the work."""
+
+
+class _UVLoop(pyuv.Loop):
+    """The libuv loop of one rose loop.
+
+    pyuv reports an exception that escapes a callback to ``excepthook``; this
+    one hands it to the owning rose loop instead of printing it.
+    """
+
+    exception_sink: Callable[[BaseException], None] | None = None
+
+    def excepthook(self, exc_type, exc, tb):
+        sink = self.exception_sink
+        if sink is None:
+            super().excepthook(exc_type, exc, tb)
+        else:
+            sink(exc)
+
+
+class _FdWatcher:
+    """The reader and writer registered for one file descriptor.
+
+    libuv allows a single poll watcher per descriptor, so readers and writers
+    share one ``pyuv.Poll`` whose event mask follows what is registered.
+    """
+
+    __slots__ = ('loop', 'fd', 'poll', 'reader', 'writer', 'on_events', '__weakref__')
+
+    def __init__(self, loop: EventLoop, fd: int):
+        self.loop = loop
+        self.fd = fd
+        self.reader: events.Handle | None = None
+        self.writer: events.Handle | None = None
+        # pyuv calls the callback through a borrowed reference: keep it alive here.
+        self.on_events = self._on_events
+        try:
+            self.poll = pyuv.Poll(loop._uv, fd)
+        except pyuv.error.PollError as exc:
+            raise errors.from_pyuv_error(exc) from None
+
+    def update(self) -> None:
+        mask = 0
+        if self.reader is not None:
+            mask |= _READABLE
+        if self.writer is not None:
+            mask |= _WRITABLE
+        if mask:
+            try:
+                self.poll.start(mask, self.on_events)
+            except pyuv.error.PollError as exc:
+                raise errors.from_pyuv_error(exc) from None
+        else:
+            self.close()
+
+    def close(self) -> None:
+        self.loop._fd_watchers.pop(self.fd, None)
+        if not self.poll.closed:
+            self.poll.close()
+
+    def _on_events(self, poll, events_mask, error):
+        loop = self.loop
+        if error is not None:
+            # An error (e.g. the descriptor was closed) wakes both sides, as
+            # selectors do, so that their own I/O call reports it.
+            events_mask = _READABLE | _WRITABLE
+        reader = self.reader
+        if events_mask & _READABLE and reader is not None:
+            if reader._cancelled:
+                loop._remove_reader(self.fd)
+            else:
+                loop._add_callback(reader)
+        writer = self.writer
+        if events_mask & _WRITABLE and writer is not None:
+            if writer._cancelled:
+                loop._remove_writer(self.fd)
+            else:
+                loop._add_callback(writer)
+
+
+class EventLoop(base_events.BaseEventLoop):
+    """An asyncio event loop whose I/O is done by libuv, through pyuv.
+
+    A drop-in for asyncio's own loop: ``asyncio.Runner(loop_factory=rose.new_event_loop)``
+    or ``rose.run(main())``. ``uv_loop`` exposes the ``pyuv.Loop`` underneath, so
+    other libraries can put their own pyuv handles on the same loop.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        uv = _UVLoop()
+        uv.exception_sink = self._uv_callback_failed
+        self._uv = uv
+        # Wakes libuv from other threads (call_soon_threadsafe). Referenced
+        # only while run_forever() runs, so it keeps uv_run() waiting there
+        # (asyncio's loop runs until stop(), with or without I/O) and never
+        # keeps a libuv loop alive on its own otherwise.
+        self._uv_wakeup = pyuv.Async(uv, self._on_wakeup)
+        self._uv_wakeup.ref = False
+        self._uv_timer = pyuv.Timer(uv)
+        self._uv_timer.ref = False
+        self._uv_timer_when: float | None = None
+        # Callbacks that libuv runs before it polls (timers, including other
+        # libraries' timers) may make asyncio callbacks ready: then libuv must
+        # not block. A prepare handle, run just before the poll, checks.
+        self._uv_prepare = pyuv.Prepare(uv)
+        self._uv_prepare.start(self._before_poll)
+        self._uv_prepare.ref = False
+        # KeyboardInterrupt/SystemExit raised in a pyuv callback, re-raised by _run_once.
+        self._uv_pending_exc: BaseException | None = None
+        self._fd_watchers: dict[int, _FdWatcher] = {}
+        # Transports by file descriptor, for the "fd is used by transport" check.
+        self._transports: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
+        # Every transport and server listener that owns a libuv handle, so
+        # that close() can release them.
+        self._uv_owners: weakref.WeakSet = weakref.WeakSet()
+        self._signal_handlers: dict[int, events.Handle] = {}
+        # The socket pair behind signal.set_wakeup_fd(), made on first use.
+        self._ssock: socket.socket | None = None
+        self._csock: socket.socket | None = None
+        self._ssock_poll: pyuv.Poll | None = None
+        self._on_self_data = self._read_self_data
+        self._wakeup_fd_prev: int | None = None
+        self._old_agen_hooks = None
+
+    @property
+    def uv_loop(self) -> pyuv.Loop:
+        """The ``pyuv.Loop`` this loop runs on.
+
+        Other libraries may create their own pyuv handles on it: they are
+        served by ``run_forever()`` like rose's own, and closed by ``close()``.
+        """
+        return self._uv
+
+    def __repr__(self) -> str:
+        return (f'<{self.__class__.__name__} running={self.is_running()} '
+                f'closed={self.is_closed()} debug={self.get_debug()}>')
+
+    # ------------------------------------------------------------------
+    # Running
+
+    def run_forever(self) -> None:
+        """Run until stop() is called."""
+        self._run_forever_setup()
+        try:
+            while True:
+                self._run_once()
+                if self._stopping:
+                    break
+        finally:
+            self._run_forever_cleanup()
+
+    def _run_forever_setup(self) -> None:
+        """Prepare to run: register the running loop, async-generator hooks, Ctrl+C wake-up."""
+        self._check_closed()
+        self._check_running()
+        self._set_coroutine_origin_tracking(self._debug)
+        self._old_agen_hooks = sys.get_asyncgen_hooks()
+        self._thread_id = threading.get_ident()
+        sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook,
+                               finalizer=self._asyncgen_finalizer_hook)
+        events._set_running_loop(self)
+        self._uv_wakeup.ref = True
+        self._claim_wakeup_fd(required=False)
+
+    def _run_forever_cleanup(self) -> None:
+        """Undo _run_forever_setup()."""
+        self._stopping = False
+        self._thread_id = None
+        events._set_running_loop(None)
+        self._set_coroutine_origin_tracking(False)
+        if self._old_agen_hooks is not None:
+            sys.set_asyncgen_hooks(*self._old_agen_hooks)
+            self._old_agen_hooks = None
+        if not self._uv_wakeup.closed:
+            self._uv_wakeup.ref = False
+        if not self._signal_handlers:
+            self._release_wakeup_fd()
+
+    def _run_once(self) -> None:
+        """One iteration: let libuv wait for and dispatch I/O, then run ready callbacks.
+
+        Native transports get their I/O straight from libuv callbacks; fd
+        watchers and due timers join the ready queue, and the callbacks that
+        are ready at this point run, in order, as in asyncio.
+        """
+        self._drop_cancelled_timers()
+        ready = self._ready
+        scheduled = self._scheduled  # after the line above, which may replace it
+
+        if ready or self._stopping:
+            mode = _RUN_NOWAIT
+        elif scheduled:
+            delay = scheduled[0]._when - self.time()
+            if delay > 0:
+                self._arm_timer(scheduled[0]._when, delay)
+                mode = _RUN_ONCE
+            else:
+                mode = _RUN_NOWAIT
+        else:
+            mode = _RUN_ONCE
+
+        self._uv.run(mode)
+        exc = self._uv_pending_exc
+        if exc is not None:
+            self._uv_pending_exc = None
+            try:
+                raise exc
+            finally:
+                exc = None
+
+        if scheduled:
+            end_time = self.time() + self._clock_resolution
+            while scheduled:
+                handle = scheduled[0]
+                if handle._when >= end_time:
+                    break
+                heapq.heappop(scheduled)
+                handle._scheduled = False
+                ready.append(handle)
+
+        # Run only what is ready now; callbacks scheduled by these run next time.
+        ntodo = len(ready)
+        if self._debug:
+            self._run_ready_debug(ntodo)
+            return
+        popleft = ready.popleft
+        for _ in range(ntodo):
+            handle = popleft()
+            if not handle._cancelled:
+                handle._run()
+        handle = None  # break the cycle through a traceback
+
+    def _run_ready_debug(self, ntodo: int) -> None:
+        ready = self._ready
+        for _ in range(ntodo):
+            handle = ready.popleft()
+            if handle._cancelled:
+                continue
+            try:
+                self._current_handle = handle
+                t0 = self.time()
+                handle._run()
+                dt = self.time() - t0
+                if dt >= self.slow_callback_duration:
+                    logger.warning('Executing %s took %.3f seconds',
+                                   base_events._format_handle(handle), dt)
+            finally:
+                self._current_handle = None
+        handle = None
+
+    def _drop_cancelled_timers(self) -> None:
+        scheduled = self._scheduled
+        count = len(scheduled)
+        if (count > _MIN_SCHEDULED_TIMER_HANDLES and
+                self._timer_cancelled_count / count > _MIN_CANCELLED_TIMER_HANDLES_FRACTION):
+            live = []
+            for handle in scheduled:
+                if handle._cancelled:
+                    handle._scheduled = False
+                else:
+                    live.append(handle)
+            heapq.heapify(live)
+            self._scheduled = live
+            self._timer_cancelled_count = 0
+        else:
+            while scheduled and scheduled[0]._cancelled:
+                self._timer_cancelled_count -= 1
+                handle = heapq.heappop(scheduled)
+                handle._scheduled = False
+
+    def _arm_timer(self, when: float, delay: float) -> None:
+        """Make libuv wake up no earlier than *when* (``delay`` seconds from now)."""
+        timer = self._uv_timer
+        if self._uv_timer_when == when and timer.active:
+            return
+        # Whole milliseconds, rounded up; libuv's cached "now" may be stale
+        # after a long step, so refresh it first. pyuv truncates seconds*1000,
+        # hence the half millisecond.
+        ms = int(delay * 1000.0)
+        if ms < delay * 1000.0:
+            ms += 1
+        if ms > _MAX_TIMER_MS:
+            ms = _MAX_TIMER_MS
+        self._uv.update_time()
+        timer.start(self._on_timer, (ms + 0.5) / 1000.0, 0.0)
+        self._uv_timer_when = when
+
+    def _on_timer(self, timer) -> None:
+        # _run_once picks the due timers once uv_run() returns; the timer may
+        # fire before libuv polls, so ask it not to block.
+        self._uv_timer_when = None
+        self._uv.stop()
+
+    def _before_poll(self, prepare) -> None:
+        if self._ready:
+            self._uv.stop()
+
+    def _on_wakeup(self, async_handle) -> None:
+        # Waking uv_run() is all this does; _run_once runs the ready queue.
+        pass
+
+    def _write_to_self(self) -> None:
+        wakeup = self._uv_wakeup
+        if wakeup is None:
+            return
+        try:
+            wakeup.send()
+        except pyuv.error.HandleClosedError:
+            pass
+
+    def _uv_callback_failed(self, exc: BaseException) -> None:
+        """Called with an exception that escaped a pyuv callback.
+
+        KeyboardInterrupt and SystemExit stop libuv and are re-raised by
+        run_forever(), as asyncio re-raises them from a callback; anything
+        else goes to the exception handler.
+        """
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            if self._uv_pending_exc is None:
+                self._uv_pending_exc = exc
+            self._uv.stop()
+            return
+        self.call_exception_handler({
+            'message': 'Unhandled exception in a libuv callback',
+            'exception': exc,
+        })
+
+    # ------------------------------------------------------------------
+    # Closing
+
+    def close(self) -> None:
+        """Close the loop: drop pending callbacks, release libuv handles, stop the executor.
+
+        The loop must not be running. Handles still open on the libuv loop
+        (transports the program did not close, other libraries' handles) are
+        closed, so their file descriptors are released; their protocols are
+        not called, as with asyncio's loop.
+        """
+        if self.is_running():
+            raise RuntimeError('Cannot close a running event loop')
+        if self._closed:
+            return
+        super().close()
+        if not sys.is_finalizing():
+            for sig in list(self._signal_handlers):
+                self.remove_signal_handler(sig)
+        elif self._signal_handlers:
+            warnings.warn(f'Closing the loop {self!r} on interpreter shutdown stage, '
+                          'skipping signal handlers removal', ResourceWarning, source=self)
+            self._signal_handlers.clear()
+        self._release_wakeup_fd()
+        self._close_uv_handles()
+
+    def _close_uv_handles(self) -> None:
+        """Close every handle on the libuv loop and let libuv finish closing them."""
+        for owner in list(self._uv_owners):
+            owner._loop_closed()
+        for watcher in list(self._fd_watchers.values()):
+            watcher.close()
+        for handle in self._uv.handles:
+            if not handle.closed:
+                handle.close()
+        self._uv_wakeup = None
+        if self._ssock is not None:
+            self._ssock_poll = None
+            self._ssock.close()
+            self._csock.close()
+            self._ssock = self._csock = None
+        # Close callbacks (and cancelled writes) run on the next iteration.
+        self._uv.run(_RUN_NOWAIT)
+        self._uv_pending_exc = None
+
+    def __del__(self, _warn=warnings.warn) -> None:
+        if not self.is_closed():
+            _warn(f'unclosed event loop {self!r}', ResourceWarning, source=self)
+            if not self.is_running():
+                self.close()
+
+    # ------------------------------------------------------------------
+    # File descriptors
+
+    def _ensure_fd_no_transport(self, fd: Any) -> None:
+        fileno = fd
+        if not isinstance(fileno, int):
+            try:
+                fileno = int(fileno.fileno())
+            except (AttributeError, TypeError, ValueError):
+                raise ValueError(f'Invalid file object: {fd!r}') from None
+        transport = self._transports.get(fileno)
+        if transport is not None and not transport.is_closing():
+            raise RuntimeError(f'File descriptor {fd!r} is used by transport {transport!r}')
+
+    def add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        """Start watching *fd* for reading and call ``callback(*args)`` when readable."""
+        self._ensure_fd_no_transport(fd)
+        self._add_reader(fd, callback, *args)
+
+    def remove_reader(self, fd: Any) -> bool:
+        """Stop watching *fd* for reading; return True if a reader was registered."""
+        self._ensure_fd_no_transport(fd)
+        return self._remove_reader(fd)
+
+    def add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        """Start watching *fd* for writing and call ``callback(*args)`` when writable."""
+        self._ensure_fd_no_transport(fd)
+        self._add_writer(fd, callback, *args)
+
+    def remove_writer(self, fd: Any) -> bool:
+        """Stop watching *fd* for writing; return True if a writer was registered."""
+        self._ensure_fd_no_transport(fd)
+        return self._remove_writer(fd)
+
+    def _watcher_for(self, fd: int) -> _FdWatcher:
+        watcher = self._fd_watchers.get(fd)
+        if watcher is None:
+            watcher = _FdWatcher(self, fd)
+            self._fd_watchers[fd] = watcher
+        return watcher
+
+    def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> events.Handle:
+        self._check_closed()
+        fd = _fileobj_to_fd(fd)
+        handle = events.Handle(callback, args, self, None)
+        watcher = self._watcher_for(fd)
+        old = watcher.reader
+        watcher.reader = handle
+        try:
+            watcher.update()
+        except BaseException:
+            watcher.reader = old
+            if old is None and watcher.writer is None:
+                watcher.close()
+            raise
+        if old is not None:
+            old.cancel()
+        return handle
+
+    def _add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> events.Handle:
+        self._check_closed()
+        fd = _fileobj_to_fd(fd)
+        handle = events.Handle(callback, args, self, None)
+        watcher = self._watcher_for(fd)
+        old = watcher.writer
+        watcher.writer = handle
+        try:
+            watcher.update()
+        except BaseException:
+            watcher.writer = old
+            if old is None and watcher.reader is None:
+                watcher.close()
+            raise
+        if old is not None:
+            old.cancel()
+        return handle
+
+    def _remove_reader(self, fd: Any) -> bool:
+        if self.is_closed():
+            return False
+        watcher = self._fd_watchers.get(_fileobj_to_fd(fd))
+        if watcher is None or watcher.reader is None:
+            return False
+        handle = watcher.reader
+        watcher.reader = None
+        watcher.update()
+        handle.cancel()
+        return True
+
+    def _remove_writer(self, fd: Any) -> bool:
+        if self.is_closed():
+            return False
+        watcher = self._fd_watchers.get(_fileobj_to_fd(fd))
+        if watcher is None or watcher.writer is None:
+            return False
+        handle = watcher.writer
+        watcher.writer = None
+        watcher.update()
+        handle.cancel()
+        return True
+
+    # ------------------------------------------------------------------
+    # Signals
+
+    def _make_self_pipe(self) -> None:
+        ssock, csock = socket.socketpair()
+        ssock.setblocking(False)
+        csock.setblocking(False)
+        poll = pyuv.Poll(self._uv, ssock.fileno())
+        poll.start(_READABLE, self._on_self_data)
+        poll.ref = False
+        self._ssock, self._csock, self._ssock_poll = ssock, csock, poll
+
+    def _claim_wakeup_fd(self, required: bool) -> None:
+        """Point signal.set_wakeup_fd() at this loop, so signals wake libuv.
+
+        Only the main thread may do this; *required* makes failing an error
+        (add_signal_handler) instead of a silent no-op (run_forever).
+        """
+        if threading.current_thread() is not threading.main_thread():
+            if required:
+                raise RuntimeError('set_wakeup_fd only works in main thread of the main interpreter')
+            return
+        if self._ssock is None:
+            self._make_self_pipe()
+        fd = self._csock.fileno()
+        try:
+            previous = signal.set_wakeup_fd(fd)
+        except (ValueError, OSError) as exc:
+            if required:
+                raise RuntimeError(str(exc)) from None
+            return
+        if self._wakeup_fd_prev is None and previous != fd:
+            self._wakeup_fd_prev = previous
+
+    def _release_wakeup_fd(self) -> None:
+        """Give the wake-up fd back to whoever had it before this loop claimed it."""
+        previous = self._wakeup_fd_prev
+        if previous is None:
+            return
+        self._wakeup_fd_prev = None
+        if threading.current_thread() is not threading.main_thread():
+            return
+        try:
+            current = signal.set_wakeup_fd(previous)
+        except (ValueError, OSError):
+            # The previous owner's descriptor is gone: leave none.
+            try:
+                current = signal.set_wakeup_fd(-1)
+            except (ValueError, OSError) as exc:
+                logger.info('set_wakeup_fd(-1) failed: %s', exc)
+                return
+        if self._csock is not None and current != self._csock.fileno():
+            # Someone else took it after us: leave theirs in place.
+            try:
+                signal.set_wakeup_fd(current)
+            except (ValueError, OSError):
+                pass
+
+    def _read_self_data(self, poll, events_mask, error) -> None:
+        ssock = self._ssock
+        if ssock is None:
+            return
+        while True:
+            try:
+                data = ssock.recv(4096)
+            except (BlockingIOError, InterruptedError):
+                return
+            if not data:
+                return
+            for signum in data:
+                if signum:
+                    self._handle_signal(signum)
+
+    def _check_signal(self, sig: Any) -> None:
+        if not isinstance(sig, int):
+            raise TypeError(f'sig must be an int, not {sig!r}')
+        if sig not in signal.valid_signals():
+            raise ValueError(f'invalid signal number {sig}')
+
+    def add_signal_handler(self, sig: int, callback: Callable[..., object], *args: Any) -> None:
+        """Call ``callback(*args)`` from the loop when signal *sig* arrives.
+
+        Raise ValueError if the signal number is invalid or uncatchable,
+        RuntimeError if the handler cannot be set up (e.g. not the main thread).
+        """
+        if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
+            raise TypeError('coroutines cannot be used with add_signal_handler()')
+        self._check_signal(sig)
+        self._check_closed()
+        self._claim_wakeup_fd(required=True)
+        handle = events.Handle(callback, args, self, None)
+        self._signal_handlers[sig] = handle
+        try:
+            signal.signal(sig, _sighandler_noop)
+            signal.siginterrupt(sig, False)
+        except OSError as exc:
+            del self._signal_handlers[sig]
+            if not self._signal_handlers and not self.is_running():
+                self._release_wakeup_fd()
+            if exc.errno == errno.EINVAL:
+                raise RuntimeError(f'sig {sig} cannot be caught') from None
+            raise
+
+    def remove_signal_handler(self, sig: int) -> bool:
+        """Remove the handler for *sig*; return True if one was registered."""
+        self._check_signal(sig)
+        try:
+            del self._signal_handlers[sig]
+        except KeyError:
+            return False
+        handler = signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL
+        try:
+            signal.signal(sig, handler)
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:
+                raise RuntimeError(f'sig {sig} cannot be caught') from None
+            raise
+        if not self._signal_handlers and not self.is_running():
+            self._release_wakeup_fd()
+        return True
+
+    def _handle_signal(self, sig: int) -> None:
+        handle = self._signal_handlers.get(sig)
+        if handle is None:
+            return
+        if handle._cancelled:
+            self.remove_signal_handler(sig)
+        else:
+            self._add_callback_signalsafe(handle)
+
