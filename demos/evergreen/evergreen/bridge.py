@@ -1,0 +1,85 @@
+"""The asyncio bridge: tasks wait for awaitables; blocking calls go to threads.
+
+evergreen's loop *is* an asyncio loop, so both directions are one call:
+
+* in a task, ``evergreen.wait_for(awaitable, timeout=None)`` blocks the task
+  (not the loop) until a coroutine, asyncio Task or Future completes, and
+  returns its result or raises its exception;
+* in a coroutine, ``await task`` or ``await future`` waits for an evergreen
+  Task or Future; ``evergreen.spawn(blocking_function)`` starts blocking-style
+  code from a coroutine.
+
+``to_thread(fn, ...)`` runs a call that would block the whole thread in the
+loop's default thread pool and blocks only the calling task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import functools
+from typing import Any, Awaitable, Callable, TypeVar
+
+from greenlet import getcurrent
+
+from .loop import TIMED_OUT, Waiter, _blocking_in_loop, get_loop
+from .tasks import Task
+
+__all__ = ['wait_for', 'to_thread']
+
+_T = TypeVar('_T')
+
+
+def wait_for(aw: Awaitable[_T], timeout: float | None = None) -> _T:
+    """Block the current task until *aw* completes; return its result or raise its exception.
+
+    *aw* may be a coroutine (run as an asyncio task on this loop), an asyncio
+    Task or Future of this loop, any awaitable, an evergreen Task, or a
+    ``concurrent.futures.Future``. After *timeout* seconds the awaitable is
+    cancelled and, once it has finished cancelling, TimeoutError is raised,
+    as with ``asyncio.wait_for``. If the waiting task is killed, the
+    awaitable is cancelled too.
+    """
+    if isinstance(aw, Task):
+        return aw.result(timeout)
+    if isinstance(aw, concurrent.futures.Future):
+        return aw.result(timeout)
+    loop = get_loop()
+    if getcurrent() is loop._hub:
+        if asyncio.iscoroutine(aw):
+            aw.close()
+        raise _blocking_in_loop('evergreen.wait_for()')
+    fut = asyncio.ensure_future(aw, loop=loop)
+    if not fut.done():
+        waiter = Waiter(loop)
+
+        def on_done(_: asyncio.Future) -> None:
+            waiter.switch()
+
+        fut.add_done_callback(on_done)
+        try:
+            outcome = waiter.wait(timeout)
+        except BaseException:
+            fut.remove_done_callback(on_done)
+            fut.cancel()
+            raise
+        if outcome is TIMED_OUT:
+            fut.remove_done_callback(on_done)
+            fut.cancel()
+            if not fut.done():
+                settled = Waiter(loop)
+                fut.add_done_callback(lambda _: settled.switch())
+                settled.wait()
+            raise TimeoutError(f'the awaitable did not complete within {timeout} seconds')
+    return fut.result()
+
+
+def to_thread(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:
+    """Run ``fn(*args, **kwargs)`` in the loop's default thread pool; block only this task.
+
+    The call sees the task's context variables, as with ``asyncio.to_thread``.
+    """
+    loop = get_loop()
+    call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+    return wait_for(loop.run_in_executor(None, call))

@@ -1,0 +1,350 @@
+"""evergreen.futures: ``concurrent.futures`` for tasks.
+
+:class:`Future` *is* a ``concurrent.futures.Future`` (a subclass), so its
+semantics, exceptions and reprs are the standard library's; only waiting
+changes: ``result()``/``exception()`` called from a task (or from a thread that
+runs an evergreen loop) block the task, not the thread. From a plain thread
+they block the thread, as usual. A Future may be completed from any thread and
+awaited by a coroutine.
+
+:class:`TaskPoolExecutor` runs calls in tasks (cooperatively, for I/O-bound
+work); :class:`ThreadPoolExecutor` in real threads (for blocking or CPU-bound
+calls that must not hold the loop); both return evergreen Futures. ``wait``
+and ``as_completed`` wait cooperatively too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures as _cf
+import itertools
+import threading
+import time
+from concurrent.futures import (ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION,
+                                BrokenExecutor, CancelledError, Executor, InvalidStateError,
+                                TimeoutError)
+from typing import Any, Callable, Iterable, Iterator
+
+from greenlet import GreenletExit
+
+from .loop import HubMixin, Waiter, _find_loop, get_loop
+from .tasks import Task, TaskExit, current_task, joinall
+
+__all__ = ['Future', 'Executor', 'TaskPoolExecutor', 'ThreadPoolExecutor', 'wait', 'as_completed',
+           'ALL_COMPLETED', 'FIRST_COMPLETED', 'FIRST_EXCEPTION', 'CancelledError',
+           'TimeoutError', 'InvalidStateError', 'BrokenExecutor', 'DoneAndNotDoneFutures']
+
+DoneAndNotDoneFutures = _cf._base.DoneAndNotDoneFutures
+
+
+def _forget_callback(future: _cf.Future, fn: Callable[[Any], object]) -> None:
+    """Remove done-callback *fn* from *future*, if it is still registered."""
+    with future._condition:
+        try:
+            future._done_callbacks.remove(fn)
+        except ValueError:
+            pass
+
+
+class Future(_cf.Future):
+    """A ``concurrent.futures.Future`` whose waits are cooperative.
+
+    ``result(timeout)``, ``exception(timeout)``: inside a task they block only
+    the task. ``await future`` works in a coroutine (cancelling the awaiting
+    coroutine cancels the future, if it has not started).
+    """
+
+    def _wait_done(self, timeout: float | None) -> bool:
+        """Wait cooperatively until done; False if it is not done after *timeout* (or no loop)."""
+        loop = _find_loop()
+        if loop is None:
+            return False
+        waiter = Waiter(loop)
+
+        def wake(_: Any) -> None:
+            waiter.wake()
+
+        self.add_done_callback(wake)
+        try:
+            waiter.wait(timeout)
+        finally:
+            _forget_callback(self, wake)
+        return True
+
+    def result(self, timeout: float | None = None) -> Any:
+        if not self.done() and self._wait_done(timeout):
+            timeout = 0
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        if not self.done() and self._wait_done(timeout):
+            timeout = 0
+        return super().exception(timeout)
+
+    def __await__(self):
+        return asyncio.wrap_future(self).__await__()
+
+    __iter__ = __await__
+
+
+class _WorkItem:
+    """One submitted call and the future for its outcome."""
+
+    __slots__ = ('future', 'fn', 'args', 'kwargs')
+
+    def __init__(self, future: Future, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        self.future, self.fn, self.args, self.kwargs = future, fn, args, kwargs
+
+    def run(self) -> None:
+        future = self.future
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except (GreenletExit, TaskExit):
+            future.set_exception(CancelledError('the worker running this call was killed'))
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+        finally:
+            self.fn = self.args = self.kwargs = None
+
+
+class TaskPoolExecutor(Executor):
+    """Run calls in at most *max_workers* concurrent tasks of the current loop.
+
+    Workers are started as work arrives and end when there is none, so an
+    idle executor holds no task (and does not keep ``evergreen.run()`` alive);
+    ``shutdown()`` still waits for queued calls. For I/O-bound calls that
+    block cooperatively (evergreen's I/O, or patched stdlib modules).
+    """
+
+    _counter = itertools.count(1)
+
+    def __init__(self, max_workers: int | None = None, task_name_prefix: str = '', *,
+                 loop: HubMixin | None = None) -> None:
+        if max_workers is None:
+            max_workers = 100
+        if not isinstance(max_workers, int) or isinstance(max_workers, bool):
+            raise TypeError(f'max_workers must be an int, not {type(max_workers).__name__}')
+        if max_workers <= 0:
+            raise ValueError('max_workers must be greater than 0')
+        self._max_workers = max_workers
+        self._loop = loop if loop is not None else get_loop()
+        self._prefix = task_name_prefix or f'TaskPoolExecutor-{next(self._counter)}'
+        self._work: collections.deque[_WorkItem] = collections.deque()
+        self._workers: set = set()
+        self._worker_count = 0
+        self._shutdown = False
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Schedule ``fn(*args, **kwargs)`` and return a Future for its outcome."""
+        if self._shutdown:
+            raise RuntimeError('cannot schedule new futures after shutdown')
+        if not callable(fn):
+            raise TypeError(f'{type(fn).__name__!r} object is not callable')
+        future = Future()
+        self._work.append(_WorkItem(future, fn, args, kwargs))
+        if len(self._workers) < self._max_workers:
+            self._start_worker()
+        return future
+
+    def _start_worker(self) -> None:
+        self._worker_count += 1
+        task = Task(target=self._work_loop, name=f'{self._prefix}_{self._worker_count}',
+                    loop=self._loop)
+        self._workers.add(task)
+        task.start()
+
+    def _work_loop(self) -> None:
+        try:
+            work = self._work
+            while work:
+                item = work.popleft()
+                item.run()
+                del item
+        finally:
+            self._workers.discard(current_task())
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Accept no more calls; cancel the queued ones if asked; wait for the rest if *wait*."""
+        self._shutdown = True
+        if cancel_futures:
+            while self._work:
+                item = self._work.popleft()
+                item.future.cancel()
+        if wait and self._workers:
+            joinall(list(self._workers))
+
+    def __repr__(self) -> str:
+        return (f'<evergreen.futures.TaskPoolExecutor max_workers={self._max_workers} '
+                f'workers={len(self._workers)} queued={len(self._work)}'
+                f'{" shut down" if self._shutdown else ""}>')
+
+
+class ThreadPoolExecutor(Executor):
+    """Run calls in a pool of real threads; the futures are evergreen's (cooperative waits).
+
+    For calls that block the thread (C libraries, file systems, CPU work): the
+    loop keeps running while they do. Arguments as ``concurrent.futures.ThreadPoolExecutor``.
+    """
+
+    def __init__(self, max_workers: int | None = None, thread_name_prefix: str = '',
+                 initializer: Callable[..., object] | None = None, initargs: tuple = ()) -> None:
+        self._pool = _cf.ThreadPoolExecutor(max_workers, thread_name_prefix, initializer, initargs)
+        self._max_workers = self._pool._max_workers
+        self._pending: set[Future] = set()
+        self._lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Schedule ``fn(*args, **kwargs)`` in a thread and return a Future for its outcome."""
+        future = Future()
+        item = _WorkItem(future, fn, args, kwargs)
+        inner = self._pool.submit(item.run)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._forget)
+        inner.add_done_callback(_relay_pool_failure(future))
+        return future
+
+    def _forget(self, future: Future) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Accept no more calls; cancel queued ones if asked; wait (cooperatively) for the rest."""
+        if cancel_futures:
+            with self._lock:
+                pending = list(self._pending)
+            for future in pending:
+                future.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=cancel_futures)
+        if wait:
+            with self._lock:
+                pending = list(self._pending)
+            if pending:
+                _wait_all(pending)
+            # The threads have nothing left to do: joining them is quick.
+            self._pool.shutdown(wait=True)
+
+    def __repr__(self) -> str:
+        return (f'<evergreen.futures.ThreadPoolExecutor max_workers={self._max_workers} '
+                f'pending={len(self._pending)}>')
+
+
+def _relay_pool_failure(future: Future) -> Callable[[_cf.Future], None]:
+    """If the pool fails the call itself (broken pool, cancelled at shutdown), fail *future* too."""
+    def relay(inner: _cf.Future) -> None:
+        if future.done():
+            return
+        if inner.cancelled():
+            future.cancel()
+            return
+        exc = inner.exception()
+        if exc is not None:
+            try:
+                future.set_exception(exc)
+            except InvalidStateError:
+                pass
+    return relay
+
+
+def _failed(f: _cf.Future) -> bool:
+    return f.done() and not f.cancelled() and f.exception(timeout=0) is not None
+
+
+def wait(fs: Iterable[_cf.Future], timeout: float | None = None,
+         return_when: str = ALL_COMPLETED) -> DoneAndNotDoneFutures:
+    """Wait for the futures, as ``concurrent.futures.wait``; cooperatively inside a task.
+
+    A cancelled future counts as done as soon as it is cancelled.
+    """
+    if return_when not in (FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED):
+        raise ValueError(f'Invalid return condition: {return_when!r}')
+    fs = set(fs)
+    loop = _find_loop()
+    if loop is None:
+        return _cf.wait(fs, timeout, return_when)
+
+    def satisfied() -> bool:
+        if return_when == FIRST_COMPLETED:
+            return any(f.done() for f in fs)
+        if return_when == FIRST_EXCEPTION and any(_failed(f) for f in fs):
+            return True
+        return all(f.done() for f in fs)
+
+    if fs and not satisfied() and (timeout is None or timeout > 0):
+        waiter = Waiter(loop)
+
+        def on_done(_: Any) -> None:
+            if not waiter.notified and satisfied():
+                waiter.wake()
+
+        pending = [f for f in fs if not f.done()]
+        for f in pending:
+            f.add_done_callback(on_done)
+        try:
+            waiter.wait(timeout)
+        finally:
+            for f in pending:
+                _forget_callback(f, on_done)
+    done = {f for f in fs if f.done()}
+    return DoneAndNotDoneFutures(done, fs - done)
+
+
+def as_completed(fs: Iterable[_cf.Future], timeout: float | None = None) -> Iterator[_cf.Future]:
+    """Yield the futures as they complete (those already done first), as the stdlib's.
+
+    Raises TimeoutError if some are not done *timeout* seconds after the call.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    fs = set(fs)
+    total = len(fs)
+    loop = _find_loop()
+    if loop is None:
+        yield from _cf.as_completed(fs, timeout)
+        return
+    finished = [f for f in fs if f.done()]
+    pending = fs.difference(finished)
+    completed: collections.deque = collections.deque()
+    current: list[Waiter | None] = [None]
+
+    def on_done(f: _cf.Future) -> None:
+        completed.append(f)
+        waiter = current[0]
+        if waiter is not None and not waiter.notified:
+            waiter.wake()
+
+    for f in pending:
+        f.add_done_callback(on_done)
+    try:
+        yield from finished
+        while pending:
+            remaining = None
+            if deadline is not None:
+                remaining = deadline - time.monotonic()
+                if remaining < 0:
+                    raise TimeoutError(f'{len(pending)} (of {total}) futures unfinished')
+            if not completed:
+                waiter = Waiter(loop)
+                current[0] = waiter
+                try:
+                    if not completed:
+                        waiter.wait(remaining)
+                finally:
+                    current[0] = None
+            while completed:
+                f = completed.popleft()
+                if f in pending:
+                    pending.discard(f)
+                    yield f
+    finally:
+        for f in pending:
+            _forget_callback(f, on_done)
+
+
+def _wait_all(fs: Iterable[_cf.Future]) -> None:
+    wait(fs, return_when=ALL_COMPLETED)

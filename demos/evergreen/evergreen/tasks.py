@@ -1,0 +1,669 @@
+"""Tasks: greenlets with the shape of ``threading.Thread`` and the outcome of a future.
+
+A :class:`Task` runs ``target(*args, **kwargs)`` (or its overridden ``run()``)
+in its own greenlet on an evergreen loop. Like a thread it has a name, can be a
+daemon, can be joined with a timeout; unlike a thread it keeps what ``run()``
+returned or raised (``result()``, ``exception()``), can be killed while it
+blocks, and can be awaited by a coroutine.
+
+An exception that ends a task is never lost: unless somebody asks for the
+outcome (``result()``, ``exception()``, ``await``, ``add_done_callback``,
+``joinall(raise_error=True)``), it is reported through the loop's exception
+handler when the task object goes away -- at once for a task nobody keeps a
+reference to (the usual fire-and-forget ``spawn(f)``), later for one kept in a
+list whose results are collected in order, as asyncio reports a task's
+exception that was never retrieved. A task ended by :meth:`Task.kill` ends
+quietly: it is *cancelled*.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import os
+import signal
+import threading
+import weakref
+from concurrent.futures import CancelledError
+from typing import Any, Callable, Iterable
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from .loop import TIMED_OUT, HubMixin, Waiter, _thread_state, get_loop
+
+__all__ = ['Task', 'TaskExit', 'spawn', 'spawn_later', 'sleep', 'current_task', 'joinall', 'run']
+
+_NEW, _STARTING, _RUNNING, _DONE = 'initial', 'started', 'running', 'done'
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class TaskExit(BaseException):
+    """Raised inside a task by :meth:`Task.kill`; a task that lets it escape ends cancelled.
+
+    It derives from BaseException, like ``GreenletExit`` and
+    ``asyncio.CancelledError``, so that ``except Exception`` does not stop a kill.
+    """
+
+
+class _TaskGreenlet(greenlet):
+    """A task's greenlet; its parent is the hub, so finishing returns to the loop.
+
+    It refers to its task weakly: the task refers to it, and a cycle would
+    keep a finished task (and an exception to report) alive until the next
+    garbage collection. While the greenlet runs, its frames hold the task.
+    """
+
+    def __init__(self, task: Task, loop: HubMixin) -> None:
+        super().__init__(parent=loop._hub)
+        self._task_ref = weakref.ref(task)
+        self.evergreen_loop = loop
+
+    @property
+    def task(self) -> Task | None:
+        return self._task_ref()
+
+    def run(self) -> None:
+        self._task_ref()._bootstrap()
+
+
+def _waiter_for(loop: HubMixin) -> Waiter:
+    """A Waiter for the current greenlet, waiting on *loop* if this is its thread."""
+    if loop._owner_thread == threading.get_ident():
+        return Waiter(loop)
+    return Waiter(get_loop())
+
+
+def _name_of(target: Any) -> str:
+    return getattr(target, '__qualname__', None) or getattr(target, '__name__', None) or repr(target)
+
+
+class Task:
+    """A cooperative thread of control: ``threading.Thread``'s API on a greenlet.
+
+    ``Task(target=None, name=None, args=(), kwargs=None, *, daemon=None, loop=None)``:
+    call ``start()`` to schedule it (``spawn()`` does both). ``target`` may be
+    an ``async def`` function: the task then runs the coroutine on the loop and
+    waits for it. Subclasses may override ``run()``; its return value is the
+    task's result.
+    """
+
+    def __init__(self, target: Callable[..., Any] | None = None, name: str | None = None,
+                 args: Iterable[Any] = (), kwargs: dict[str, Any] | None = None, *,
+                 daemon: bool | None = None, loop: HubMixin | None = None) -> None:
+        if target is not None and not callable(target):
+            raise TypeError(f'target must be callable, not {type(target).__name__}')
+        self._loop = loop if loop is not None else get_loop()
+        self._target = target
+        self._args = tuple(args)
+        self._kwargs = dict(kwargs) if kwargs else {}
+        self._ident = self._loop._next_task_number()
+        if name is None:
+            name = f'Task-{self._ident}'
+            if target is not None:
+                name += f' ({_name_of(target)})'
+        self._name = str(name)
+        if daemon is None:
+            parent = current_task()
+            daemon = parent.daemon if parent is not None else False
+        self._daemon = bool(daemon)
+        self._state = _NEW
+        self._greenlet: _TaskGreenlet | None = None
+        self._start_handle: asyncio.Handle | None = None
+        self._result: Any = None
+        self._exception: BaseException | None = None
+        self._killed = False
+        self._joiners: list[Waiter] = []
+        self._callbacks: list[Callable[[Task], object]] = []
+        # An exception nobody asked for: reported when the task is collected.
+        self._report_on_del = False
+        self._observed = False
+        # evergreen.run()'s main task: its exception goes to run()'s caller.
+        self._main = False
+
+    @property
+    def _observed(self) -> bool:
+        return self.__observed
+
+    @_observed.setter
+    def _observed(self, value: bool) -> None:
+        self.__observed = value
+        if value:
+            self._report_on_del = False
+
+    def __del__(self) -> None:
+        if not getattr(self, '_report_on_del', False):
+            return
+        self._report_on_del = False
+        try:
+            self._loop.call_exception_handler({
+                'message': f'Exception in {self!r} was never retrieved',
+                'exception': self._exception,
+                'task': self,
+            })
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------------
+    # threading.Thread's API
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, name: str) -> None:
+        self._name = str(name)
+
+    @property
+    def ident(self) -> int | None:
+        """A number unique among the tasks of this loop; None before start()."""
+        return None if self._state == _NEW else self._ident
+
+    @property
+    def daemon(self) -> bool:
+        """Daemon tasks do not keep ``evergreen.run()`` (or ``loop.run()``) waiting."""
+        return self._daemon
+
+    @daemon.setter
+    def daemon(self, daemonic: bool) -> None:
+        if self._state != _NEW:
+            raise RuntimeError('cannot set daemon status of active task')
+        self._daemon = bool(daemonic)
+
+    @property
+    def loop(self) -> HubMixin:
+        return self._loop
+
+    def start(self) -> Task:
+        """Schedule the task: it starts running when the loop next gets to it."""
+        return self._schedule(None)
+
+    def _schedule(self, delay: float | None) -> Task:
+        if self._state != _NEW:
+            raise RuntimeError('tasks can only be started once')
+        loop = self._loop
+        loop._check_closed()
+        if threading.get_ident() != loop._owner_thread:
+            raise RuntimeError('a task must be started in its loop\'s thread; '
+                               'from another thread use loop.spawn_threadsafe()')
+        g = _TaskGreenlet(self, loop)
+        g.gr_context = contextvars.copy_context()
+        self._greenlet = g
+        self._state = _STARTING
+        loop._task_started(self)
+        if delay is None:
+            self._start_handle = loop.call_soon(self._enter)
+        else:
+            self._start_handle = loop.call_later(delay, self._enter)
+        return self
+
+    def _enter(self) -> None:
+        self._start_handle = None
+        if self._state == _STARTING:
+            self._greenlet.switch()
+
+    def run(self) -> Any:
+        """The task's body: call the target. Override it in a subclass (its return value is the result)."""
+        target, args, kwargs = self._target, self._args, self._kwargs
+        # Do not keep the arguments alive as long as the task object (as
+        # threading does), nor the task alive through this frame (see _bootstrap).
+        self._target = self._args = self._kwargs = None
+        del self
+        if target is None:
+            return None
+        if inspect.iscoroutinefunction(target):
+            from .bridge import wait_for
+            return wait_for(target(*args, **kwargs))
+        return target(*args, **kwargs)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the task ends, at most *timeout* seconds; return True if it has ended."""
+        if self._state == _NEW:
+            raise RuntimeError('cannot join task before it is started')
+        if self._greenlet is getcurrent():
+            raise RuntimeError('cannot join current task')
+        if self._state == _DONE:
+            return True
+        if timeout is not None and timeout <= 0:
+            return False
+        waiter = _waiter_for(self._loop)
+        self._joiners.append(waiter)
+        try:
+            waiter.wait(timeout)
+        finally:
+            if self._state != _DONE:
+                self._joiners.remove(waiter)
+        return self._state == _DONE
+
+    def is_alive(self) -> bool:
+        """True from start() until the task ends."""
+        return self._state in (_STARTING, _RUNNING)
+
+    def kill(self, exception: BaseException | type[BaseException] | None = None,
+             block: bool = True, timeout: float | None = None) -> None:
+        """Raise *exception* (default :class:`TaskExit`) in the task where it blocks.
+
+        A task that has not started yet is cancelled without running. The
+        outcome is not reported as an unhandled error, even if *exception* is
+        not TaskExit: the killer decided it. With
+        *block* (the default) wait for the task to end, at most *timeout*
+        seconds; from the loop itself (a callback or a coroutine), where
+        nothing may block, the kill is only scheduled. A task killing itself
+        raises the exception at once.
+        """
+        if exception is None:
+            exception = TaskExit()
+        elif isinstance(exception, type):
+            exception = exception()
+        if not isinstance(exception, BaseException):
+            raise TypeError(f'kill() takes an exception, not {type(exception).__name__}')
+        if self._state == _DONE:
+            return
+        # Whoever kills a task chose how it ends: that is not an error to report.
+        self._observed = True
+        loop = self._loop
+        if threading.get_ident() != loop._owner_thread:
+            loop.call_soon_threadsafe(self.kill, exception, False)
+        elif self._state == _NEW:
+            self._finish_killed(exception, counted=False)
+            return
+        elif self._greenlet is getcurrent():
+            raise exception
+        elif self._state == _STARTING:
+            if self._start_handle is not None:
+                self._start_handle.cancel()
+                self._start_handle = None
+            self._finish_killed(exception, counted=True)
+            return
+        else:
+            loop.call_soon(self._throw_in, exception)
+        if block and getcurrent() is not loop._hub:
+            self.join(timeout)
+
+    def _throw_in(self, exception: BaseException) -> None:
+        if self._state == _RUNNING and not self._greenlet.dead:
+            self._greenlet.throw(exception)
+
+    # ------------------------------------------------------------------
+    # The outcome
+
+    def done(self) -> bool:
+        """True once the task has ended (returned, raised or was killed)."""
+        return self._state == _DONE
+
+    def cancelled(self) -> bool:
+        """True if the task was killed (it ended through TaskExit)."""
+        return self._state == _DONE and self._killed
+
+    def result(self, timeout: float | None = None) -> Any:
+        """Wait for the task and return what run() returned, or raise what it raised.
+
+        Raises TimeoutError if it does not end within *timeout* seconds,
+        ``concurrent.futures.CancelledError`` if it was killed.
+        """
+        self._observed = True
+        if self._state != _DONE and not self.join(timeout):
+            raise TimeoutError(f'{self!r} did not finish within {timeout} seconds')
+        if self._killed:
+            raise CancelledError()
+        if self._exception is not None:
+            raise self._exception
+        return self._result
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """Wait for the task and return the exception it raised (None if it returned)."""
+        self._observed = True
+        if self._state != _DONE and not self.join(timeout):
+            raise TimeoutError(f'{self!r} did not finish within {timeout} seconds')
+        if self._killed:
+            raise CancelledError()
+        return self._exception
+
+    def add_done_callback(self, fn: Callable[[Task], object]) -> None:
+        """Call ``fn(task)`` when the task ends (at once if it has), in the ending task."""
+        self._observed = True
+        if self._state == _DONE:
+            self._run_callback(fn)
+        else:
+            self._callbacks.append(fn)
+
+    def remove_done_callback(self, fn: Callable[[Task], object]) -> int:
+        """Remove every registration of *fn*; return how many there were."""
+        before = len(self._callbacks)
+        self._callbacks = [cb for cb in self._callbacks if cb != fn]
+        return before - len(self._callbacks)
+
+    def __await__(self):
+        """A coroutine may ``await task``: it gets the result, or the exception.
+
+        If the awaiting coroutine is cancelled, the task is killed, as
+        awaiting an asyncio Task propagates the cancellation.
+        """
+        self._observed = True
+        if self._state != _DONE:
+            aloop = asyncio.get_running_loop()
+            fut = aloop.create_future()
+            same_thread = threading.get_ident() == self._loop._owner_thread
+
+            def on_done(task: Task) -> None:
+                if same_thread:
+                    if not fut.done():
+                        fut.set_result(None)
+                else:
+                    aloop.call_soon_threadsafe(_resolve, fut)
+
+            self.add_done_callback(on_done)
+            try:
+                yield from fut.__await__()
+            except asyncio.CancelledError:
+                self.kill(block=False)
+                raise
+            finally:
+                self.remove_done_callback(on_done)
+        if self._killed:
+            raise asyncio.CancelledError()
+        if self._exception is not None:
+            raise self._exception
+        return self._result
+
+    # ------------------------------------------------------------------
+    # Life and death inside the greenlet
+
+    def _bootstrap(self) -> None:
+        self._state = _RUNNING
+        try:
+            result = self.run()
+        except (TaskExit, GreenletExit):
+            self._finish(killed=True)
+        except BaseException as exc:
+            self._finish(exc=_without_evergreen_frames(exc))
+        else:
+            self._finish(result=result)
+        # A traceback's frames keep their callers' frames alive (f_back): this
+        # one must not keep the task alive, or an unretrieved exception would
+        # wait for the garbage collector to be reported.
+        del self
+
+    def _finish_killed(self, exception: BaseException, counted: bool) -> None:
+        if isinstance(exception, (TaskExit, GreenletExit)):
+            self._finish(killed=True, counted=counted)
+        else:
+            self._finish(exc=exception, counted=counted)
+
+    def _finish(self, result: Any = None, exc: BaseException | None = None,
+                killed: bool = False, counted: bool = True) -> None:
+        self._state = _DONE
+        self._result, self._exception, self._killed = result, exc, killed
+        self._target = self._args = self._kwargs = None
+        loop = self._loop
+        if counted:
+            loop._task_finished(self)
+        joiners, self._joiners = self._joiners, []
+        closed = loop.is_closed()
+        if not closed:
+            for waiter in joiners:
+                waiter.wake()
+        callbacks, self._callbacks = self._callbacks, []
+        for fn in callbacks:
+            self._run_callback(fn)
+        if exc is None or closed:
+            return
+        if isinstance(exc, KeyboardInterrupt) or (self._main and isinstance(exc, SystemExit)):
+            loop._propagate(exc)
+        elif not self._observed and not self._main and not isinstance(exc, SystemExit):
+            self._report_on_del = True
+
+    def _run_callback(self, fn: Callable[[Task], object]) -> None:
+        try:
+            fn(self)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop.call_exception_handler({
+                'message': f'Exception in done callback {fn!r} of {self!r}',
+                'exception': exc,
+                'task': self,
+            })
+
+    # ------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        state = self._state
+        if state == _DONE:
+            if self._killed:
+                detail = 'killed'
+            elif self._exception is not None:
+                detail = f'failed {self._exception!r}'
+            else:
+                detail = f'done result={_short_repr(self._result)}'
+        elif state == _RUNNING:
+            if self._greenlet is getcurrent():
+                detail = 'running'
+            else:
+                detail = 'blocked' + _where_blocked(self._greenlet)
+        else:
+            detail = state + (' daemon' if self._daemon else '')
+        return f'<evergreen.Task {self._name!r} {detail}>'
+
+    def get_stack(self) -> list:
+        """The frames of the task where it is blocked, outermost first (empty if not blocked)."""
+        g = self._greenlet
+        frame = g.gr_frame if g is not None and g is not getcurrent() else None
+        stack = []
+        while frame is not None:
+            stack.append(frame)
+            frame = frame.f_back
+        stack.reverse()
+        return stack
+
+
+def _without_evergreen_frames(exc: BaseException) -> BaseException:
+    """Drop the task machinery's frames from the front of *exc*'s traceback.
+
+    They would keep the task alive through its own exception (a reference
+    cycle), delaying the report of an exception nobody retrieved.
+    """
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code in _MACHINERY_CODES:
+        tb = tb.tb_next
+    return exc.with_traceback(tb)
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + '...'
+
+
+def _is_evergreen_frame(frame: Any) -> bool:
+    directory = os.path.dirname(os.path.abspath(frame.f_code.co_filename))
+    return directory == _PACKAGE_DIR or directory.startswith(_PACKAGE_DIR + os.sep)
+
+
+def _where_blocked(g: greenlet | None) -> str:
+    """' in Lock.acquire() at app.py:12': the evergreen call and the user's line."""
+    frame = g.gr_frame if g is not None else None
+    inner_call = None
+    while frame is not None and _is_evergreen_frame(frame):
+        inner_call = frame.f_code.co_qualname if hasattr(frame.f_code, 'co_qualname') else frame.f_code.co_name
+        frame = frame.f_back
+    if frame is None:
+        return ''
+    where = f' at {os.path.basename(frame.f_code.co_filename)}:{frame.f_lineno}'
+    if inner_call is not None:
+        return f' in {inner_call}(){where}'
+    return where
+
+
+_MACHINERY_CODES = frozenset({Task._bootstrap.__code__, Task.run.__code__})
+
+
+def _resolve(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+# ----------------------------------------------------------------------
+# Module functions
+
+
+def current_task() -> Task | None:
+    """The Task running now, or None outside any task (e.g. in the main greenlet)."""
+    return getattr(getcurrent(), 'task', None)
+
+
+def spawn(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
+    """Start ``fn(*args, **kwargs)`` in a new task of the current loop and return it."""
+    return Task(target=fn, args=args, kwargs=kwargs).start()
+
+
+def spawn_later(seconds: float, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
+    """Like spawn(), but the task starts after *seconds* (it counts as alive meanwhile)."""
+    seconds = _check_seconds(seconds, 'delay')
+    return Task(target=fn, args=args, kwargs=kwargs)._schedule(seconds)
+
+
+def _check_seconds(seconds: Any, what: str) -> float:
+    if isinstance(seconds, (str, bytes, bytearray)):
+        raise TypeError(f'{what} must be a number of seconds, not {type(seconds).__name__}')
+    try:
+        seconds = float(seconds)
+    except (TypeError, ValueError):
+        raise TypeError(f'{what} must be a number of seconds, not {type(seconds).__name__}') from None
+    if seconds != seconds:
+        raise ValueError(f'{what} must not be NaN')
+    if seconds < 0:
+        raise ValueError(f'{what} must be non-negative')
+    return float(seconds)
+
+
+def sleep(seconds: float = 0) -> None:
+    """Block the current task for *seconds*; ``sleep(0)`` lets every ready task run first."""
+    seconds = _check_seconds(seconds, 'sleep length')
+    loop = get_loop()
+    waiter = Waiter(loop)
+    if seconds == 0:
+        handle = loop.call_soon(waiter._deliver, None, None)
+        try:
+            waiter.wait()
+        finally:
+            handle.cancel()
+    else:
+        waiter.wait(seconds)
+
+
+def joinall(tasks: Iterable[Task], timeout: float | None = None,
+            raise_error: bool = False) -> list[Task]:
+    """Wait until every task has ended (at most *timeout* seconds); return those that ended.
+
+    With *raise_error*, stop waiting as soon as a task fails and raise its
+    exception (killed tasks do not count as failures).
+    """
+    tasks = list(tasks)
+    if raise_error:
+        for task in tasks:
+            task._observed = True
+    pending = [t for t in tasks if not t.done()]
+    if pending and (timeout is None or timeout > 0):
+        waiter = _waiter_for(pending[0]._loop)
+        remaining = len(pending)
+
+        def on_done(task: Task) -> None:
+            nonlocal remaining
+            remaining -= 1
+            if remaining == 0 or (raise_error and task._exception is not None):
+                waiter.wake()
+
+        for task in pending:
+            # Not add_done_callback(): waiting for a task is not handling its error.
+            task._callbacks.append(on_done)
+        try:
+            waiter.wait(timeout)
+        finally:
+            for task in pending:
+                task.remove_done_callback(on_done)
+    if raise_error:
+        for task in tasks:
+            if task.done() and not task._killed and task._exception is not None:
+                raise task._exception
+    return [t for t in tasks if t.done()]
+
+
+def _kill_all(loop: HubMixin, timeout: float | None) -> bool:
+    """Kill every task alive on *loop*; wait for them (at most *timeout*); True if all ended."""
+    tasks = list(loop._tasks)
+    for task in tasks:
+        task.kill(block=False)
+    return len(joinall(tasks, timeout)) == len(tasks)
+
+
+def _cancel_asyncio_tasks(loop: HubMixin) -> None:
+    """Cancel the asyncio tasks left on *loop* and wait for them, as asyncio.run() does."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    if not pending:
+        return
+    for t in pending:
+        t.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    for t in pending:
+        if not t.cancelled() and t.exception() is not None:
+            loop.call_exception_handler({
+                'message': 'unhandled exception during evergreen.run() shutdown',
+                'exception': t.exception(),
+                'task': t,
+            })
+
+
+def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn(*args, **kwargs)`` as the main task of a fresh loop; return its result.
+
+    The loop runs until the main task and every task it spawned (directly or
+    not) have ended -- daemon tasks excepted: they are killed at the end, as
+    are asyncio tasks still pending (as ``asyncio.run()`` does). The main
+    task's exception is raised here. Ctrl+C raises KeyboardInterrupt in the
+    main task where it blocks; if it is not caught there, the other tasks are
+    killed and ``run()`` raises it. *fn* may be an ``async def`` function.
+    """
+    if asyncio.events._get_running_loop() is not None:
+        raise RuntimeError('evergreen.run() cannot be called from a running event loop')
+    if current_task() is not None:
+        raise RuntimeError('evergreen.run() cannot be called from a task; use spawn()')
+    from .loop import EventLoop
+    previous = _thread_state.loop
+    loop = EventLoop()
+    _thread_state.loop = loop
+    main = Task(target=fn, args=args, kwargs=kwargs, name='MainTask', loop=loop)
+    main._main = True
+    sigint_handled = False
+    try:
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            def on_sigint() -> None:
+                # One Ctrl+C goes to the main task; the next one to Python's handler.
+                loop.remove_signal_handler(signal.SIGINT)
+                if main.is_alive():
+                    main.kill(KeyboardInterrupt(), block=False)
+                else:
+                    loop._propagate(KeyboardInterrupt())
+            try:
+                loop.add_signal_handler(signal.SIGINT, on_sigint)
+                sigint_handled = True
+            except (RuntimeError, ValueError, NotImplementedError):
+                pass
+        main.start()
+        try:
+            loop.run()
+        except BaseException:
+            _kill_all(loop, timeout=5.0)
+            raise
+        _kill_all(loop, timeout=5.0)
+        _cancel_asyncio_tasks(loop)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        return main.result(timeout=0)
+    finally:
+        if sigint_handled and not loop.is_closed():
+            loop.remove_signal_handler(signal.SIGINT)
+        loop.close()
+        _thread_state.loop = previous
+

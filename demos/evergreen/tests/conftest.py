@@ -1,0 +1,111 @@
+"""Fixtures for evergreen's tests.
+
+Every behaviour that needs only the standard loop API is run against two
+loops: evergreen's own (rose, on libuv) and asyncio's selector loop with
+evergreen's hub mixed in. A test fails if the loop's exception handler was
+called and the test did not take the report (``loop.reports``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import sys
+
+import pytest
+
+import evergreen
+from evergreen.loop import _thread_state
+
+
+class SelectorHubLoop(evergreen.HubMixin, asyncio.SelectorEventLoop):
+    """asyncio's selector loop run by evergreen's hub (no native I/O)."""
+
+
+LOOP_FACTORIES = {
+    'rose': evergreen.EventLoop,
+    'selector': SelectorHubLoop,
+}
+
+
+def _open_fds() -> set[int]:
+    return {int(name) for name in os.listdir('/proc/self/fd')}
+
+
+def _make_loop(factory):
+    loop = factory()
+    loop.reports = []
+    loop.set_exception_handler(lambda lp, context: lp.reports.append(context))
+    return loop
+
+
+def _close_loop(loop, previous) -> None:
+    try:
+        if not loop.is_closed():
+            loop.close()
+    finally:
+        _thread_state.loop = previous
+    gc.collect()  # tasks that failed unobserved report when collected
+    reports = loop.reports
+    if reports:
+        details = '\n'.join(f"{c.get('message')}: {c.get('exception')!r}" for c in reports)
+        pytest.fail(f'the loop reported unexpected errors:\n{details}')
+
+
+@pytest.fixture(params=list(LOOP_FACTORIES))
+def loop(request):
+    """A fresh evergreen loop (rose, then selector), current for the test's thread."""
+    previous = _thread_state.loop
+    loop = _make_loop(LOOP_FACTORIES[request.param])
+    _thread_state.loop = loop
+    yield loop
+    _close_loop(loop, previous)
+
+
+@pytest.fixture
+def uv_loop():
+    """A fresh evergreen loop on rose (for native I/O), current for the test's thread."""
+    previous = _thread_state.loop
+    loop = _make_loop(evergreen.EventLoop)
+    _thread_state.loop = loop
+    yield loop
+    _close_loop(loop, previous)
+
+
+@pytest.fixture
+def run(loop):
+    """``run(fn, *args)``: run fn as the main task of the test's loop; return its result."""
+    def run_main(fn, *args, **kwargs):
+        task = evergreen.Task(target=fn, args=args, kwargs=kwargs, name='TestMain', loop=loop)
+        task._main = True
+        task.start()
+        loop.run()
+        return task.result(timeout=0)
+    return run_main
+
+
+@pytest.fixture
+def uv_run(uv_loop):
+    """Like ``run``, on the rose loop."""
+    def run_main(fn, *args, **kwargs):
+        task = evergreen.Task(target=fn, args=args, kwargs=kwargs, name='TestMain', loop=uv_loop)
+        task._main = True
+        task.start()
+        uv_loop.run()
+        return task.result(timeout=0)
+    return run_main
+
+
+@pytest.fixture
+def no_fd_leak():
+    """Fail if the test leaves file descriptors open."""
+    gc.collect()
+    before = _open_fds()
+    yield
+    gc.collect()
+    leaked = _open_fds() - before
+    # Descriptors opened lazily by the interpreter itself are not ours.
+    leaked = {fd for fd in leaked if not os.path.realpath(f'/proc/self/fd/{fd}').startswith(sys.prefix)}
+    assert not leaked, f'leaked file descriptors: ' + ', '.join(
+        f'{fd} -> {os.path.realpath(f"/proc/self/fd/{fd}")}' for fd in sorted(leaked))

@@ -1,0 +1,294 @@
+"""Channels, Timeout, and task-local storage."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import evergreen
+from evergreen import Timeout
+from evergreen.channel import Channel, ChannelClosed
+from evergreen.local import local
+from evergreen.locks import Lock
+from evergreen.queue import Queue
+from evergreen.timeout import Expired
+
+# ----------------------------------------------------------------------
+# Channel
+
+
+def test_channel_is_a_rendezvous(run):
+    def main():
+        ch = Channel()
+        log = []
+
+        def sender():
+            for i in range(3):
+                log.append(('send', i))
+                ch.send(i)
+                log.append(('sent', i))
+
+        s = evergreen.spawn(sender)
+        evergreen.sleep(0.01)
+        # No receiver yet: the sender waits with its first value.
+        assert log == [('send', 0)] and ch.balance == 1
+        assert ch.receive() == 0
+        assert ch.receive() == 1
+        assert ch.receive() == 2
+        s.join()
+        assert ch.balance == 0
+
+        r = evergreen.spawn(ch.receive)
+        evergreen.sleep(0)
+        assert ch.balance == -1
+        ch.send('to waiting receiver')    # a receiver waits: send does not block
+        assert r.result() == 'to waiting receiver'
+
+    run(main)
+
+
+def test_channel_send_exception(run):
+    def main():
+        ch = Channel()
+        evergreen.spawn(ch.send_exception, KeyError, 'k')
+        with pytest.raises(KeyError):
+            ch.receive()
+        evergreen.spawn(ch.send_exception, ValueError('v'))
+        with pytest.raises(ValueError, match='v'):
+            ch.receive()
+        with pytest.raises(TypeError):
+            ch.send_exception(ValueError('x'), 'extra')
+        with pytest.raises(TypeError):
+            ch.send_exception(42)
+
+    run(main)
+
+
+def test_channel_iteration_and_close(run):
+    def main():
+        ch = Channel()
+
+        def producer():
+            for word in ('a', 'b', 'c'):
+                ch.send(word)
+            ch.close()
+
+        evergreen.spawn(producer)
+        assert list(ch) == ['a', 'b', 'c']
+        assert ch.closed
+        with pytest.raises(ChannelClosed):
+            ch.send('late')
+        with pytest.raises(ChannelClosed):
+            ch.receive()
+        assert isinstance(ChannelClosed(), ValueError)
+
+        # Receivers blocked when the channel closes are released.
+        ch2 = Channel()
+        waiting = [evergreen.spawn(ch2.receive) for _ in range(2)]
+        evergreen.sleep(0)
+        ch2.close()
+        for t in waiting:
+            with pytest.raises(ChannelClosed):
+                t.result()
+        ch2.open()
+        evergreen.spawn(ch2.send, 'again')
+        assert ch2.receive() == 'again'
+
+        # close() while a sender waits: that value is still delivered.
+        ch3 = Channel()
+        evergreen.spawn(ch3.send, 'last')
+        evergreen.sleep(0)
+        ch3.close()
+        assert ch3.closing and not ch3.closed
+        assert ch3.receive() == 'last'
+        assert ch3.closed
+
+    run(main)
+
+
+def test_channel_value_survives_killed_receiver(run):
+    def main():
+        ch = Channel()
+        a = evergreen.spawn(ch.receive)
+        b = evergreen.spawn(ch.receive)
+        evergreen.sleep(0)
+        a.kill(block=False)     # a's kill runs before its wake-up
+        ch.send('precious')     # handed to a, who dies before taking it
+        assert b.result(timeout=1) == 'precious'
+
+    run(main)
+
+
+def test_channel_killed_sender_withdraws(run):
+    def main():
+        ch = Channel()
+        s = evergreen.spawn(ch.send, 'withdrawn')
+        evergreen.sleep(0)
+        assert ch.balance == 1
+        s.kill()
+        assert ch.balance == 0
+        assert 'balance=0' in repr(ch)
+
+    run(main)
+
+
+# ----------------------------------------------------------------------
+# Timeout
+
+
+def test_timeout_interrupts_a_blocking_call(run):
+    def main():
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            with Timeout(0.05) as t:
+                evergreen.sleep(5)
+        assert t.expired
+        assert 0.04 < time.monotonic() - started < 1
+        with Timeout(1) as t2:
+            evergreen.sleep(0.01)
+        assert not t2.expired
+        with Timeout(None):
+            evergreen.sleep(0.01)
+
+    run(main)
+
+
+def test_timeout_is_not_swallowed_by_except_exception(run):
+    def main():
+        q = Queue()
+        with pytest.raises(TimeoutError):
+            with Timeout(0.02):
+                try:
+                    q.get()
+                except Exception:       # a generic handler in user code
+                    pytest.fail('Expired must not be an Exception')
+
+    run(main)
+
+
+def test_nested_timeouts_convert_only_their_own(run):
+    def main():
+        with pytest.raises(TimeoutError):
+            with Timeout(0.03) as outer:
+                with Timeout(1) as inner:
+                    evergreen.sleep(5)
+        assert outer.expired and not inner.expired
+        with Timeout(1) as outer:
+            with pytest.raises(TimeoutError):
+                with Timeout(0.01) as inner:
+                    evergreen.sleep(5)
+            evergreen.sleep(0.01)
+        assert inner.expired and not outer.expired
+
+    run(main)
+
+
+def test_timeout_inside_lock_acquire_and_reuse(run):
+    def main():
+        lock = Lock()
+        lock.acquire()
+        t = Timeout(0.02)
+        with pytest.raises(TimeoutError):
+            with t:
+                lock.acquire()
+        assert not lock._queue           # the interrupted waiter left the line
+        lock.release()
+        with t:                          # reusable
+            lock.acquire()
+        with pytest.raises(RuntimeError, match='already in use'):
+            with t:
+                with t:
+                    pass
+
+    run(main)
+
+
+def test_timeout_in_the_main_greenlet(loop):
+    with pytest.raises(TimeoutError):
+        with Timeout(0.02):
+            evergreen.sleep(5)
+    assert not loop.is_running()
+
+
+def test_timeout_cancel_and_catching_expired(run):
+    def main():
+        with Timeout(0.01) as t:
+            t.cancel()
+            evergreen.sleep(0.03)
+        assert not t.expired
+        with Timeout(0.01) as t:
+            try:
+                evergreen.sleep(1)
+            except Expired as exc:
+                assert exc.timeout is t
+        assert t.expired and 'expired' in repr(t)
+        with pytest.raises(TypeError):
+            Timeout('1')
+
+    run(main)
+
+
+def test_timeout_cannot_be_used_in_the_loop(run):
+    def main():
+        errors = []
+
+        def callback():
+            try:
+                with Timeout(1):
+                    pass
+            except RuntimeError as exc:
+                errors.append(exc)
+
+        evergreen.get_loop().call_soon(callback)
+        evergreen.sleep(0.01)
+        assert errors and 'asyncio.timeout' in str(errors[0])
+
+    run(main)
+
+
+# ----------------------------------------------------------------------
+# local
+
+
+def test_local_is_per_task(run):
+    data = local()
+
+    def worker(n):
+        assert not hasattr(data, 'value')
+        data.value = n
+        evergreen.sleep(0.01)
+        return data.value
+
+    def main():
+        data.value = 'main'
+        tasks = [evergreen.spawn(worker, i) for i in range(5)]
+        assert [t.result() for t in tasks] == list(range(5))
+        assert data.value == 'main'
+        del data.value
+        with pytest.raises(AttributeError):
+            data.value
+
+    run(main)
+
+
+def test_local_subclass_init_runs_per_task(run):
+    class Counter(local):
+        def __init__(self, start):
+            self.count = start
+
+        def bump(self):
+            self.count += 1
+            return self.count
+
+    def main():
+        counter = Counter(10)
+        assert counter.bump() == 11
+        assert evergreen.spawn(counter.bump).result() == 11
+        assert counter.count == 11
+        with pytest.raises(TypeError):
+            local(1)
+        with pytest.raises(AttributeError):
+            counter.__dict__ = {}
+
+    run(main)
