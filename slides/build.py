@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE,
                         help=f"where the build keeps its stamps (default: {_display(DEFAULT_STATE)})")
     parser.add_argument("--force", action="store_true", help="rebuild decks that are up to date")
+    parser.add_argument("--no-pdf", dest="pdf", action="store_false",
+                        help="skip the PDF handouts (they need Chromium)")
     args = parser.parse_args(argv)
     try:
         talks = [talk_named(name) for name in args.talks] or find_talks()
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     started = time.monotonic()
-    build = Build(talks, out=args.out, state=args.state, force=args.force,
+    build = Build(talks, out=args.out, state=args.state, force=args.force, pdf=args.pdf,
                   langs=tuple(args.lang or LANGUAGES), progress=TerminalProgress())
     results = build.run()
     failed = [r for r in results if r.status == "failed"]

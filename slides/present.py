@@ -32,6 +32,10 @@ def _fail(message: str, status: int = 2) -> int:
     return status
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -41,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--talk", default="", help="the talk, e.g. fosdem")
     parser.add_argument("--lang", default="", help=f"the language: {', '.join(LANGUAGES)}")
     parser.add_argument("--port", type=int, default=0, help="the port (default: a free one)")
+    parser.add_argument("--state", type=Path, default=STATE,
+                        help="where Jupyter keeps its state and the server its log "
+                             "(default: build/present)")
     args = parser.parse_args(argv)
 
     talks = ", ".join(t.name for t in find_talks())
@@ -66,14 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     # A closed terminal or a `kill` stops the server as cleanly as Ctrl+C does.
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
-    env = dict(os.environ, **sandbox_environment(STATE / "jupyter"))
-    log = STATE / "jupyterlab.log"
+    env = dict(os.environ, **sandbox_environment(args.state.resolve() / "jupyter"))
+    log = args.state.resolve() / "jupyterlab.log"
     try:
         with jupyter_lab(ROOT, env, log, port=args.port or None) as lab:
             print(f"present: {talk.name} in {lang}: {path.relative_to(ROOT)} "
                   f"(generated from {talk.source.relative_to(ROOT)}; edit that file)\n"
                   f"present: JupyterLab is listening on 127.0.0.1:{lab.port} (log: "
-                  f"{log.relative_to(ROOT)}). Open the deck in RISE:\n\n"
+                  f"{_shown(log)}). Open the deck in RISE:\n\n"
                   f"    {lab.rise_url(path)}\n\n"
                   f"present: press Ctrl+C to stop.", flush=True)
             while lab.process.poll() is None:

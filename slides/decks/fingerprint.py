@@ -87,8 +87,8 @@ def imported_modules(code: str) -> set[str]:
     return names
 
 
-def _package_root(name: str) -> Path | None:
-    """The folder (or file) of a top-level module kept in this repository, else None."""
+def _package_root(name: str, root: Path = ROOT) -> Path | None:
+    """The folder (or file) of a top-level module kept under ``root``, else None."""
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
@@ -102,11 +102,11 @@ def _package_root(name: str) -> Path | None:
     else:
         return None
     location = location.resolve()
-    inside = location.is_relative_to(ROOT) and not location.is_relative_to(ROOT / ".venv")
+    inside = location.is_relative_to(root) and not location.is_relative_to(root / ".venv")
     return location if inside else None
 
 
-def modules_fingerprint(names: set[str]) -> str:
+def modules_fingerprint(names: set[str], root: Path = ROOT) -> str:
     """The hash of the imported modules: repository packages by content, followed
     into what they import, and installed ones by distribution version."""
     h = hashlib.sha256()
@@ -118,10 +118,10 @@ def modules_fingerprint(names: set[str]) -> str:
         if name in seen or name in sys.stdlib_module_names:
             continue
         seen.add(name)
-        root = _package_root(name)
-        if root is not None:
-            files = _files(root) if root.is_dir() else [root]
-            _hash_files(h, files, ROOT)
+        location = _package_root(name, root)
+        if location is not None:
+            files = _files(location) if location.is_dir() else [location]
+            _hash_files(h, files, root)
             for path in files:
                 if path.suffix == ".py":
                     todo.extend(imported_modules(path.read_text(errors="replace")) - seen)

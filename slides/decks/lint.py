@@ -34,6 +34,7 @@ _STOPWORDS = {
 }
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _FENCE = re.compile(r"^(```|~~~)")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)  # renders as nothing
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def _wide(lines: list[str], what: str) -> list[str]:
 
 def _slide_problems(slide: Slide, lang: str) -> list[str]:
     found = []
-    shown = [c for c in slide.shown if c.source.strip() or c.get("outputs")]
+    shown = [c for c in slide.shown if _COMMENT.sub("", c.source).strip() or c.get("outputs")]
     if not shown:
         found.append("the slide is empty (no text or code is shown on it)")
     for cell in slide.cells:

@@ -3,7 +3,7 @@
 Per talk: split the source (which checks that both languages match), then for each
 language, unless its outputs are up to date, execute the notebook from a fresh
 kernel, lint it, and write ``<out>/<talk>/<talk>.<lang>.ipynb``, ``.html`` and
-``.pdf``. Last, ``<out>/index.html`` lists every talk in both languages. A deck is
+``.pdf`` (unless ``pdf=False``: no Chromium needed then). Last, ``<out>/index.html`` lists every talk in both languages. A deck is
 up to date when its stamp (in the state folder) holds the same content hash
 (``fingerprint``) and its outputs exist; ``force`` rebuilds anyway.
 """
@@ -83,15 +83,18 @@ class Build:
 
     def __init__(self, talks: list[Talk] | None = None, *, out: Path = DEFAULT_OUT,
                  state: Path = DEFAULT_STATE, langs: tuple[str, ...] = LANGUAGES,
-                 force: bool = False, progress: Progress | None = None) -> None:
+                 force: bool = False, pdf: bool = True, progress: Progress | None = None,
+                 browser=None) -> None:
         self.talks = find_talks() if talks is None else talks
         self.out = out.resolve()
         self.state = state.resolve()
         self.langs = langs
         self.force = force
+        self.pdf = pdf
         self.progress = progress or Quiet()
         self._browser_stack = contextlib.ExitStack()
-        self._browser = None
+        self._own_browser = browser is None
+        self._browser = browser  # a running playwright Browser to reuse, if given
 
     # -- stamps ------------------------------------------------------------------------
 
@@ -100,7 +103,7 @@ class Build:
 
     def _outputs(self, talk: Talk, lang: str) -> dict[str, Path]:
         return {kind: self.out / talk.name / deck_file(talk.name, lang, kind)
-                for kind in OUTPUTS}
+                for kind in OUTPUTS if kind != "pdf" or self.pdf}
 
     def _stamp(self, talk: Talk, lang: str) -> dict:
         try:
@@ -111,6 +114,7 @@ class Build:
     def _is_fresh(self, talk: Talk, lang: str, key: str) -> bool:
         stamp = self._stamp(talk, lang)
         return (not self.force and stamp.get("key") == key and stamp.get("out") == str(self.out)
+                and stamp.get("pdf", True) >= self.pdf
                 and all(p.is_file() for p in self._outputs(talk, lang).values()))
 
     # -- the steps ---------------------------------------------------------------------
@@ -142,16 +146,17 @@ class Build:
         _write_text(outputs["html"], render_deck(nb))
         timed("html", began)
 
-        began = time.monotonic()
-        report("printing the PDF handout")
-        shown = print_pdf(self._pdf_browser(), outputs["html"], outputs["pdf"])
-        timed("pdf", began)
-        if shown != result.slides:
-            raise BuildError(f"{result.name}: reveal.js shows {shown} slides but the notebook "
-                             f"has {result.slides}; is a slide nested in a fragment?")
+        if self.pdf:
+            began = time.monotonic()
+            report("printing the PDF handout")
+            shown = print_pdf(self._pdf_browser(), outputs["html"], outputs["pdf"])
+            timed("pdf", began)
+            if shown != result.slides:
+                raise BuildError(f"{result.name}: reveal.js shows {shown} slides but the "
+                                 f"notebook has {result.slides}")
 
         result.seconds = time.monotonic() - started
-        stamp = {"key": key, "out": str(self.out), "slides": result.slides,
+        stamp = {"key": key, "out": str(self.out), "pdf": self.pdf, "slides": result.slides,
                  "problems": [str(p) for p in result.problems]}
         _write_text(self._stamp_path(talk, lang), json.dumps(stamp, indent=1) + "\n")
         return result
@@ -216,6 +221,7 @@ class Build:
         with self._browser_stack, jupyter_sandbox():
             for talk in self.talks:
                 results += self._talk(talk, toolchain, position, total)
-        self._browser = None
+        if self._own_browser:
+            self._browser = None
         self._index()
         return results

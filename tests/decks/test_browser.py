@@ -1,0 +1,117 @@
+"""The HTML decks in a real browser (Debian's Chromium driven by playwright), offline:
+no request leaves file://, reveal.js gets ready, navigation reaches the last slide,
+the speaker view shows the notes, the RISE settings are honoured, and both languages
+have as many slides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+import pytest
+
+from decks import LANGUAGES
+from decks.browser import wait_for_reveal
+from decks.render import REVEAL_DIR
+from decks.source import slides_of
+
+pytestmark = pytest.mark.timeout(900)  # the first test may pay for the site's build
+LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
+SHOWS_NOTES = """words => {
+    const notes = document.querySelector('.speaker-controls-notes .value');
+    return notes !== null && words.every(word => notes.textContent.includes(word));
+}"""
+
+
+@contextlib.contextmanager
+def opened(browser, path, requests: list[str] | None = None):
+    """The deck at ``path`` in a fresh browser context, reveal.js ready."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    if requests is not None:
+        context.on("request", lambda request: requests.append(request.url))
+    try:
+        page = context.new_page()
+        page.goto(path.resolve().as_uri())
+        wait_for_reveal(page)
+        yield page
+    finally:
+        context.close()
+
+
+def _words(markdown: str, count: int = 4) -> list[str]:
+    return re.findall(r"[^\W\d_]{3,}", markdown)[:count]
+
+
+def test_the_deck_loads_offline_and_reaches_its_last_slide(deck, built_site, browser):
+    talk, lang = deck
+    slides = built_site.result(talk, lang).slides
+    requests: list[str] = []
+    with opened(browser, built_site.path(talk, lang, "html"), requests) as page:
+        assert page.evaluate("Reveal.getTotalSlides()") == slides
+        visited = {page.evaluate("JSON.stringify(Reveal.getIndices())")}
+        for _ in range(slides * 20):  # bounded: fragments add steps, never forever
+            if page.evaluate("Reveal.isLastSlide() && !Reveal.availableFragments().next"):
+                break
+            page.keyboard.press("Space")  # "next": fragments, vertical and horizontal
+            visited.add(page.evaluate("JSON.stringify(Reveal.getIndices())"))
+        assert page.evaluate("Reveal.isLastSlide()")
+        slide_positions = {re.sub(r',"f":-?\d+', "", v) for v in visited}
+        assert len(slide_positions) == slides
+    outside = [url for url in requests if not url.startswith(LOCAL_SCHEMES)]
+    assert outside == [], f"the deck fetched {outside}"
+
+
+def test_the_speaker_view_shows_each_slides_notes(deck, built_site, browser, language_notebooks):
+    talk, lang = deck
+    slides = slides_of(language_notebooks(talk)[lang])
+    requests: list[str] = []
+    with opened(browser, built_site.path(talk, lang, "html"), requests) as page:
+        with page.context.expect_page() as popup_info:
+            page.keyboard.press("s")
+        speaker = popup_info.value
+        for number in (0, 1):  # the notes follow the deck
+            if number:
+                page.keyboard.press("ArrowRight")
+            speaker.wait_for_function(SHOWS_NOTES, arg=_words(slides[number].notes[0].source),
+                                      timeout=15_000)
+    outside = [url for url in requests if not url.startswith(LOCAL_SCHEMES)]
+    assert outside == [], f"the speaker view fetched {outside}"
+
+
+def test_the_rise_settings_and_theme_are_honoured(deck, built_site, browser, language_notebooks):
+    talk, lang = deck
+    rise = language_notebooks(talk)[lang].metadata.rise
+    theme_css = (REVEAL_DIR / "dist" / "theme" / f"{rise['theme']}.css").read_text()
+    background = re.search(r"--r-background-color:\s*([^;]+);", theme_css)[1].strip()
+    with opened(browser, built_site.path(talk, lang, "html")) as page:
+        config = page.evaluate("Reveal.getConfig()")
+        assert config["transition"] == rise["transition"]
+        assert config["slideNumber"] == rise.get("slideNumber", False)
+        shown = page.evaluate("getComputedStyle(document.documentElement)"
+                              ".getPropertyValue('--r-background-color')").strip()
+        assert shown.lower() == background.lower()
+        for key in ("header", "footer"):
+            if rise.get(key):
+                assert page.inner_text(f".deck-{key}").strip() == rise[key]
+        main_font = page.evaluate("getComputedStyle(document.documentElement)"
+                                  ".getPropertyValue('--r-main-font')").split(",")[0].strip()
+        page.evaluate("document.fonts.ready")
+        assert page.evaluate(f"document.fonts.check('20px {main_font}')"), main_font
+
+
+def test_the_language_link_opens_the_same_talk_in_the_other_language(deck, built_site, browser):
+    talk, lang = deck
+    other = next(code for code in LANGUAGES if code != lang)
+    with opened(browser, built_site.path(talk, lang, "html")) as page:
+        page.click(".deck-other-language")
+        page.wait_for_url(f"**/{talk}.{other}.html*")
+        assert page.evaluate("document.documentElement.lang") == other
+
+
+def test_both_languages_have_the_same_number_of_slides(talk, built_site, browser):
+    totals = {}
+    for lang in LANGUAGES:
+        with opened(browser, built_site.path(talk.name, lang, "html")) as page:
+            totals[lang] = page.evaluate("Reveal.getTotalSlides()")
+    assert len(set(totals.values())) == 1, totals

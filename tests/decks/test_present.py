@@ -1,0 +1,145 @@
+"""``make present``: its argument checks, and the real thing: JupyterLab with RISE on
+127.0.0.1, the deck's first slide, a demo cell run live, and a clean stop on Ctrl+C.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import nbformat
+import pytest
+
+from decks import ROOT
+from decks.source import slides_of
+
+pytestmark = pytest.mark.timeout(900)
+START_TIMEOUT = 150  # seconds for JupyterLab to answer on a busy 2-core machine
+RAN_FIRST_CELL = """() => {
+    const slide = document.querySelector('.reveal .slides section.present');
+    const prompt = slide && slide.querySelector('.jp-CodeCell .jp-InputPrompt');
+    return prompt !== null && prompt.textContent.includes('[1]');
+}"""
+
+
+def _load_present():
+    spec = importlib.util.spec_from_file_location("present_cli", ROOT / "slides" / "present.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], "TALK and LANG missing: make present TALK=<talk> LANG=<language>"),
+    (["--talk", "fosdem"], "LANG missing"),
+    (["--talk", "nope", "--lang", "en"], "no talk named 'nope'; the talks are: "),
+    (["--talk", "fosdem", "--lang", "fr"], "unknown language 'fr'; the languages are: es, en"),
+])
+def test_present_says_what_is_wrong_with_its_arguments(argv, message, capsys):
+    assert _load_present().main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+class Lines:
+    """A subprocess's output, line by line, with a deadline (a reader thread)."""
+
+    def __init__(self, stream) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream) -> None:
+        for line in stream:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                line = ""
+            if line is None or time.monotonic() > deadline:
+                raise AssertionError(f"no line matching {pattern!r}; output:\n{''.join(self.seen)}")
+            self.seen.append(line)
+            match = re.search(pattern, line)
+            if match:
+                return match
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("name, lang", [("fosdem", "en"), ("pycones", "es")])
+def test_present_shows_the_deck_in_rise_runs_a_demo_and_stops_on_ctrl_c(
+        name, lang, tmp_path, browser, built_site, language_notebooks):
+    talk = name
+    notebook = language_notebooks(talk)[lang]
+    slides = slides_of(notebook)
+    demo_slide = next(s for s in slides if any(c.cell_type == "code" for c in s.shown))
+    executed = built_site.path(talk, lang, "ipynb")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "slides" / "present.py"), "--talk", talk, "--lang", lang,
+         "--state", str(tmp_path / "state")],
+        cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    output = Lines(process.stdout)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        url = output.wait_for(r"(http://127\.0\.0\.1:(\d+)/rise/\S+\?token=\S+)", START_TIMEOUT)
+        port = int(url[2])
+        assert url[1].startswith(f"http://127.0.0.1:{port}/rise/talks/{talk}/{talk}.{lang}.ipynb")
+        outside: list[str] = []
+        local = (f"http://127.0.0.1:{port}/", "ws://127.0.0.1", "data:", "blob:", "about:")
+        context.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
+        page = context.new_page()
+        page.goto(url[1])
+
+        current = page.locator(".reveal .slides section.present")
+        first_words = re.findall(r"[^\W\d_]{3,}", slides[0].title)[:3]
+        current.first.wait_for(timeout=90_000)
+        for word in first_words:
+            assert word.lower() in current.first.inner_text().lower()
+
+        for _ in range(demo_slide.number - 1):
+            page.keyboard.press("ArrowRight")
+        demo_words = re.findall(r"[^\W\d_]{3,}", demo_slide.title)[:2]
+        page.wait_for_function(
+            """words => { const s = document.querySelector('.reveal .slides section.present');
+                          return s && words.every(w => s.innerText.toLowerCase()
+                                                        .includes(w.toLowerCase())); }""",
+            arg=demo_words, timeout=30_000)
+        cell = current.locator(".jp-CodeCell").first
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        page.wait_for_function(RAN_FIRST_CELL, timeout=90_000)
+        errors = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+        assert errors.count() == 0, errors.first.inner_text()
+        # the built deck says what this demo prints
+        built = nbformat.read(executed, 4)
+        first_code = next(c for c in built.cells if c.cell_type == "code")
+        if first_code.outputs:
+            shown = cell.locator(".jp-OutputArea-output").first.inner_text()
+            printed = "".join(o.get("text", "") for o in first_code.outputs).strip()
+            assert shown.strip() == printed
+        assert outside == [], f"RISE fetched {outside}"
+
+        process.send_signal(signal.SIGINT)  # what Ctrl+C in the terminal does
+        assert process.wait(60) == 0
+        output.wait_for(r"stopped JupyterLab and its kernels", 5)
+        assert not _listening(port)
+    finally:
+        context.close()
+        if process.poll() is None:
+            process.terminate()  # present.py stops the server on SIGTERM too
+            process.wait(60)
