@@ -1,7 +1,8 @@
 """What a language notebook must satisfy to be presentable.
 
-- code fits on a slide: no line of a code cell, of a fenced listing in the text, or
-  of a text output wider than MAX_COLUMNS (reveal.js clips it at 960 pixels);
+- code fits on a slide: no line of a code cell (unless its input is hidden), of a
+  fenced listing in the text, or of a text output wider than MAX_COLUMNS (reveal.js
+  clips it at 960 pixels; HTML outputs are measured in the browser checks instead);
 - every slide has speaker notes, and they read as the deck's language;
 - no slide is empty.
 
@@ -98,7 +99,8 @@ def _slide_problems(slide: Slide, lang: str) -> list[str]:
         if slide_type(cell) == "skip":
             continue
         if cell.cell_type == "code":
-            found += _wide(cell.source.splitlines(), "a code")
+            if not cell.metadata.get("jupyter", {}).get("source_hidden"):  # hide-input
+                found += _wide(cell.source.splitlines(), "a code")
             found += _wide(_output_lines(cell), "an output")
         elif is_shown(cell):
             found += _wide(_fenced_lines(cell.source), "a listing")

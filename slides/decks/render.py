@@ -31,6 +31,8 @@ RISE_TO_REVEAL = {"transition": "transition", "slideNumber": "slideNumber",
                   "width": "width", "height": "height"}
 INDEX_LABELS = {"es": "Todas las charlas", "en": "All talks"}
 NAV_LABELS = {"es": "Navegación", "en": "Navigation"}
+OUTPUT_LABELS = {"es": {"html": "diapositivas", "pdf": "PDF", "ipynb": "cuaderno"},
+                 "en": {"html": "slides", "pdf": "PDF", "ipynb": "notebook"}}
 
 _IMPORT = re.compile(r"@import\s+url\(\s*['\"]?(?P<url>[^'\")]+)['\"]?\s*\)\s*;")
 _FONT_FACE = re.compile(r"@font-face\s*\{(?P<body>[^}]*)\}")
@@ -226,7 +228,7 @@ def render_index(entries: list[IndexEntry]) -> str:
         for lang in langs:
             links = " · ".join(
                 f'<a href="{entry.talk}/{deck_file(entry.talk, lang, suffix)}">{label}</a>'
-                for suffix, label in (("html", "slides"), ("pdf", "PDF"), ("ipynb", "notebook")))
+                for suffix, label in OUTPUT_LABELS[lang].items())
             items.append(
                 f'<li lang="{lang}"><span class="language">{LANGUAGE_NAMES[lang]}</span> '
                 f'<a class="title" href="{entry.talk}/{deck_file(entry.talk, lang, "html")}">'

@@ -62,6 +62,30 @@ def test_the_deck_loads_offline_and_reaches_its_last_slide(deck, built_site, bro
     assert outside == [], f"the deck fetched {outside}"
 
 
+# Each slide's content against the slide's size (reveal.js scales the whole slide; it
+# never wraps code nor shrinks a slide that is too tall, so both would be cut off).
+FIND_OVERFLOWS = """() => {
+    const height = Reveal.getConfig().height, found = [];
+    for (const slide of Reveal.getSlides()) {
+        const at = Reveal.getIndices(slide);
+        Reveal.slide(at.h, at.v);
+        const title = (slide.querySelector('h1, h2, h3') || slide).innerText.slice(0, 40);
+        if (slide.scrollHeight > height)
+            found.push(`${title}: ${slide.scrollHeight}px tall, the slide is ${height}px`);
+        for (const pre of slide.querySelectorAll('pre'))
+            if (pre.scrollWidth > pre.clientWidth + 1)
+                found.push(`${title}: a listing is ${pre.scrollWidth}px wide in ${pre.clientWidth}px`);
+    }
+    return found;
+}"""
+
+
+def test_every_slide_fits_on_the_screen(deck, built_site, browser):
+    talk, lang = deck
+    with opened(browser, built_site.path(talk, lang, "html")) as page:
+        assert page.evaluate(FIND_OVERFLOWS) == []
+
+
 def test_the_speaker_view_shows_each_slides_notes(deck, built_site, browser, language_notebooks):
     talk, lang = deck
     slides = slides_of(language_notebooks(talk)[lang])

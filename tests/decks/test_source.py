@@ -243,3 +243,9 @@ def test_the_fingerprint_follows_the_code_of_imported_repository_packages(tmp_pa
     before = modules_fingerprint({"demo_pkg"}, root=tmp_path)
     (tmp_path / "demo_helper.py").write_text("VALUE = 2\n")  # reached through demo_pkg
     assert modules_fingerprint({"demo_pkg"}, root=tmp_path) != before
+
+
+def test_lint_ignores_the_width_of_hidden_inputs(make_talk, cells):
+    wide = "print('" + "w" * 80 + "'[:10])"
+    body = cells.slide(body=cells.code(wide, tags=[HIDE_INPUT_TAG]))
+    assert _problems(make_talk, body) == []
