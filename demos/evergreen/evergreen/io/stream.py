@@ -1,0 +1,542 @@
+"""The base of evergreen's libuv streams: blocking-style reads and writes for tasks.
+
+libuv does the I/O. A task that reads parks; libuv's read callback hands the
+bytes straight to it (one greenlet switch, no copy, no extra callback), and
+the task's ``write`` tries to write at once (``uv_try_write``) and queues in
+libuv only what the kernel did not take. That read-callback-to-task-to-write
+path is the whole hot path of an echo server.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from asyncio import IncompleteReadError, LimitOverrunError
+from typing import Any, Callable, Iterator
+
+import pyuv
+from greenlet import getcurrent
+
+from ..loop import HubMixin, Waiter, _blocking_in_loop, get_loop
+
+__all__ = ['Stream', 'uv_error', 'IncompleteReadError', 'LimitOverrunError']
+
+UV_EOF = pyuv.errno.UV_EOF
+UV_EAGAIN = pyuv.errno.UV_EAGAIN
+UV_ECANCELED = pyuv.errno.UV_ECANCELED
+
+# Stop reading from the kernel when this much is buffered and nobody reads.
+READ_LIMIT = 256 * 1024
+# write() waits while more than WRITE_HIGH bytes are queued, until WRITE_LOW.
+WRITE_HIGH = 256 * 1024
+WRITE_LOW = 64 * 1024
+# A closing stream with unsent data gets this long to send it.
+CLOSE_LINGER = 30.0
+
+
+def uv_error(code: int, context: str | None = None) -> OSError:
+    """The OSError (subclass chosen by errno, as the stdlib does) for libuv error *code*."""
+    if code == UV_EOF:
+        number, message = errno.ECONNRESET, 'Connection lost (end of stream)'
+    else:
+        number = -code
+        message = os.strerror(number) if number in errno.errorcode else pyuv.errno.strerror(code)
+    if context:
+        message = f'{message}: {context}'
+    return OSError(number, message)
+
+
+def from_pyuv_error(exc: BaseException, context: str | None = None) -> OSError:
+    """Convert an exception raised by a pyuv call into an OSError."""
+    if isinstance(exc, pyuv.error.HandleClosedError):
+        return OSError(errno.EBADF, 'Bad file descriptor: the stream is closed')
+    args = getattr(exc, 'args', ())
+    if args and isinstance(args[0], int):
+        return uv_error(args[0], context)
+    return OSError(errno.EIO, f'{exc}: {context}' if context else str(exc))
+
+
+def _as_bytes_like(data: Any) -> Any:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return data
+    if isinstance(data, str):
+        raise TypeError('data must be a bytes-like object, not str (encode it first)')
+    try:
+        return memoryview(data)
+    except TypeError:
+        raise TypeError(f'data must be a bytes-like object, not {type(data).__name__}') from None
+
+
+def park(loop: HubMixin, add: Callable[[Callable[[Any], None]], None],
+         remove: Callable[[Callable[[Any], None]], None], what: str) -> Any:
+    """Park the current greenlet until the callable given to *add* is called.
+
+    ``add(deliver)`` stores ``deliver`` where a libuv callback will call it
+    with a value; ``remove(deliver)`` takes it away when the wait ends (for
+    whatever reason). Inside a running loop ``deliver`` is the greenlet's own
+    ``switch`` -- the fast path; outside, a Waiter runs the loop until delivery.
+    ``deliver`` must only be called from a loop callback.
+    """
+    current = getcurrent()
+    if current is loop._hub:
+        raise _blocking_in_loop(what)
+    if loop._thread_id is not None:
+        deliver = current.switch
+        add(deliver)
+        try:
+            return loop._hub.switch()
+        finally:
+            remove(deliver)
+    waiter = Waiter(loop)
+    deliver = waiter.switch
+    add(deliver)
+    try:
+        return waiter.wait()
+    finally:
+        remove(deliver)
+
+
+class WaitSlots:
+    """The greenlets parked on one condition of a stream or server."""
+
+    __slots__ = ('items',)
+
+    def __init__(self) -> None:
+        self.items: list[Callable[[Any], None]] = []
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def add(self, deliver: Callable[[Any], None]) -> None:
+        self.items.append(deliver)
+
+    def remove(self, deliver: Callable[[Any], None]) -> bool:
+        return _remove_identical(self.items, deliver)
+
+    def wait(self, loop: HubMixin, what: str) -> Any:
+        return park(loop, self.add, self.remove, what)
+
+    def wake_all(self, value: Any = None) -> None:
+        """Wake every waiter now (from a loop callback)."""
+        items, self.items = self.items, []
+        for deliver in items:
+            deliver(value)
+
+    def wake_all_soon(self, loop: HubMixin) -> None:
+        """Wake every waiter through the loop (from anywhere in the loop's thread)."""
+        for deliver in self.items:
+            loop.call_soon(self._wake, deliver)
+
+    def _wake(self, deliver: Callable[[Any], None]) -> None:
+        # Only if that very wait is still on: a new wait registers a new callable.
+        if self.remove(deliver):
+            deliver(None)
+
+
+class Stream:
+    """A connected byte stream on a libuv handle (TCP, pipe or TTY).
+
+    Reads: ``read(n)``, ``read_exactly(n)``, ``read_until(separator)``,
+    ``readline()`` and iteration over lines. Writes: ``write(data)`` (waits
+    only while much data is queued), ``drain()``, ``shutdown()`` (half-close),
+    ``close()``/``abort()``. One task may read at a time; any number may write.
+    Errors are ``OSError`` subclasses, as with sockets. Use
+    ``evergreen.Timeout`` to bound any of these calls.
+    """
+
+    def __init__(self, handle: Any, loop: HubMixin | None = None) -> None:
+        self._loop = loop if loop is not None else get_loop()
+        self._handle = handle
+        self._buffer = bytearray()
+        self._eof = False
+        self._read_error: OSError | None = None
+        self._reading = False
+        self._reader: Callable[[Any], None] | None = None
+        self._write_error: OSError | None = None
+        self._drainers = WaitSlots()
+        self._drain_level = 0
+        self._shut = False
+        self._closed = False
+        # pyuv keeps callbacks by borrowed reference in places: keep them here.
+        self._on_read = self._read_callback
+        self._on_write = self._write_callback
+
+    # ------------------------------------------------------------------
+    # Reading
+
+    def _add_reader(self, deliver: Callable[[Any], None]) -> None:
+        self._reader = deliver
+
+    def _remove_reader(self, deliver: Callable[[Any], None]) -> None:
+        if self._reader is deliver:
+            self._reader = None
+
+    def _wait_data(self) -> bytes | None:
+        """Wait for the next chunk (returned), or for EOF/error (None)."""
+        if self._reader is not None:
+            raise RuntimeError('another task is already reading from this stream')
+        if self._closed:
+            raise self._closed_error()
+        if not self._reading:
+            self._start_reading()
+        return park(self._loop, self._add_reader, self._remove_reader, 'reading a stream')
+
+    def _start_reading(self) -> None:
+        try:
+            self._handle.start_read(self._on_read)
+        except pyuv.error.UVError as exc:
+            raise from_pyuv_error(exc) from None
+        self._reading = True
+
+    def _read_callback(self, handle: Any, data: bytes | None, error: int | None) -> None:
+        if error is None:
+            reader = self._reader
+            if reader is not None and not self._buffer:
+                self._reader = None
+                reader(data)
+                return
+            self._buffer += data
+            if len(self._buffer) >= READ_LIMIT and self._reading:
+                self._reading = False
+                handle.stop_read()
+        else:
+            # pyuv has stopped reading.
+            self._reading = False
+            if error == UV_EOF:
+                self._eof = True
+            else:
+                self._read_error = uv_error(error, 'read')
+        reader = self._reader
+        if reader is not None:
+            self._reader = None
+            reader(None)
+
+    def _no_more_data(self) -> bytes:
+        """What a read returns once the buffer is empty and nothing more will come."""
+        if self._read_error is not None:
+            raise self._read_error
+        if self._eof:
+            return b''
+        raise self._closed_error()
+
+    def read(self, n: int = -1) -> bytes:
+        """Return up to *n* bytes, waiting until some arrive; b'' at end of stream.
+
+        With *n* < 0, read until the end of the stream.
+        """
+        buffer = self._buffer
+        if buffer or n <= 0 or self._eof or self._read_error is not None or self._closed:
+            return self._read_buffered(n)
+        # The hot path: nothing buffered, so park until libuv's read callback
+        # hands this task the next chunk (what park() does, inlined).
+        loop = self._loop
+        current = getcurrent()
+        if loop._thread_id is None or current is loop._hub or self._reader is not None:
+            data = self._wait_data()
+        else:
+            if not self._reading:
+                self._start_reading()
+            deliver = self._reader = current.switch
+            try:
+                data = loop._hub.switch()
+            finally:
+                if self._reader is deliver:
+                    self._reader = None
+        if data is None:
+            return self._read_buffered(n)
+        if len(data) <= n:
+            return data
+        buffer += memoryview(data)[n:]
+        return data[:n]
+
+    def _read_buffered(self, n: int) -> bytes:
+        if n < 0:
+            return self._read_all()
+        if n == 0:
+            return b''
+        buffer = self._buffer
+        if not buffer:
+            if self._eof or self._read_error is not None:
+                return self._no_more_data()
+            data = self._wait_data()
+            if data is not None:
+                if len(data) <= n:
+                    return data
+                buffer += memoryview(data)[n:]
+                return data[:n]
+            if not buffer:
+                return self._no_more_data()
+        if len(buffer) <= n:
+            data = bytes(buffer)
+            buffer.clear()
+        else:
+            data = bytes(buffer[:n])
+            del buffer[:n]
+        return data
+
+    def _fill(self) -> bool:
+        """Wait for more data into the buffer; False at end of stream."""
+        before = len(self._buffer)
+        while True:
+            if len(self._buffer) > before:
+                # The read callback buffered data (and woke us with None).
+                return True
+            if self._read_error is not None:
+                raise self._read_error
+            if self._eof:
+                return False
+            data = self._wait_data()
+            if data is not None:
+                self._buffer += data
+                return True
+
+    def _read_all(self) -> bytes:
+        while self._fill():
+            pass
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
+    def read_exactly(self, n: int) -> bytes:
+        """Return exactly *n* bytes; IncompleteReadError (an EOFError) if the stream ends first."""
+        if n < 0:
+            raise ValueError('read_exactly size can not be less than zero')
+        buffer = self._buffer
+        while len(buffer) < n:
+            if not self._fill():
+                partial = bytes(buffer)
+                buffer.clear()
+                raise IncompleteReadError(partial, n)
+        data = bytes(buffer[:n])
+        del buffer[:n]
+        return data
+
+    def read_until(self, separator: bytes = b'\n', limit: int = READ_LIMIT) -> bytes:
+        """Return the data up to and including *separator*.
+
+        IncompleteReadError if the stream ends first; LimitOverrunError if
+        *limit* bytes arrive without it (the data stays buffered).
+        """
+        if not separator:
+            raise ValueError('separator should be at least one-byte string')
+        buffer = self._buffer
+        start = 0
+        while True:
+            index = buffer.find(separator, start)
+            if index >= 0:
+                end = index + len(separator)
+                if end > limit:
+                    raise LimitOverrunError('separator is found, but chunk is longer than limit', index)
+                data = bytes(buffer[:end])
+                del buffer[:end]
+                return data
+            if len(buffer) > limit:
+                raise LimitOverrunError('separator is not found, and chunk exceed the limit', len(buffer))
+            # The separator may straddle the old end and the new data.
+            start = max(0, len(buffer) - len(separator) + 1)
+            if not self._fill():
+                partial = bytes(buffer)
+                buffer.clear()
+                raise IncompleteReadError(partial, None)
+
+    def readline(self, limit: int = READ_LIMIT) -> bytes:
+        """Return one line including b'\\n'; at the end of the stream, what is left (b'' if nothing)."""
+        try:
+            return self.read_until(b'\n', limit)
+        except IncompleteReadError as exc:
+            return exc.partial
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Iterate over lines until the end of the stream."""
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line
+
+    # ------------------------------------------------------------------
+    # Writing
+
+    def write(self, data: Any) -> None:
+        """Send *data*; wait (cooperatively) only while too much is already queued.
+
+        The data is queued before that wait: a write interrupted there (by a
+        Timeout or a kill) is still sent.
+        """
+        if self._closed:
+            raise self._closed_error()
+        if self._shut:
+            raise BrokenPipeError(errno.EPIPE, 'Broken pipe: the stream was shut down for writing')
+        if self._write_error is not None:
+            raise self._write_error
+        if type(data) is bytes:
+            size = len(data)
+        else:
+            data = _as_bytes_like(data)
+            size = len(data) if isinstance(data, (bytes, bytearray)) else data.nbytes
+        if not size:
+            return
+        handle = self._handle
+        if not handle.write_queue_size:
+            try:
+                sent = handle.try_write(data)
+            except pyuv.error.UVError as exc:
+                if exc.args[0] != UV_EAGAIN:
+                    self._write_error = from_pyuv_error(exc, 'write')
+                    raise self._write_error from None
+                sent = 0
+            if sent == size:
+                return
+            data = memoryview(data).cast('B')[sent:]
+        if not isinstance(data, bytes):
+            # libuv sends it later: the caller may reuse its buffer meanwhile.
+            data = bytes(data)
+        try:
+            handle.write(data, self._on_write)
+        except pyuv.error.UVError as exc:
+            self._write_error = from_pyuv_error(exc, 'write')
+            raise self._write_error from None
+        if handle.write_queue_size > WRITE_HIGH:
+            self._wait_written(WRITE_LOW)
+
+    def writelines(self, lines: Any) -> None:
+        """Write each bytes-like object of *lines*."""
+        for line in lines:
+            self.write(line)
+
+    def _write_callback(self, handle: Any, error: int | None) -> None:
+        if error is not None and error != UV_ECANCELED and self._write_error is None:
+            self._write_error = uv_error(error, 'write')
+        if self._drainers and (error is not None or handle.write_queue_size <= self._drain_level):
+            self._drainers.wake_all()
+
+    def _wait_written(self, level: int) -> None:
+        """Wait until at most *level* bytes are queued (or a write failed)."""
+        handle = self._handle
+        while handle.write_queue_size > level and self._write_error is None and not self._closed:
+            self._drain_level = level
+            self._drainers.wait(self._loop, 'writing to a stream')
+        if self._write_error is not None:
+            raise self._write_error
+        if self._closed and handle.write_queue_size > level:
+            raise self._closed_error()
+
+    def drain(self) -> None:
+        """Wait until everything written has been handed to the kernel."""
+        self._wait_written(0)
+
+    flush = drain
+
+    def shutdown(self) -> None:
+        """Send what is queued, then close the writing side (the peer reads EOF). Waits for it."""
+        if self._closed:
+            raise self._closed_error()
+        if self._shut:
+            return
+        self._shut = True
+        outcome: list = []
+        waiting = WaitSlots()
+
+        def done(handle: Any, error: int | None) -> None:
+            outcome.append(error)
+            waiting.wake_all()
+
+        try:
+            self._handle.shutdown(done)
+        except pyuv.error.UVError as exc:
+            raise from_pyuv_error(exc, 'shutdown') from None
+        while not outcome:
+            waiting.wait(self._loop, 'shutting a stream down')
+        error = outcome[0]
+        if error is not None and error != UV_ECANCELED:
+            raise uv_error(error, 'shutdown')
+
+    # ------------------------------------------------------------------
+    # Closing
+
+    def _closed_error(self) -> OSError:
+        return OSError(errno.EBADF, 'Bad file descriptor: the stream is closed')
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Close the stream. Data already written is still sent (for a while); does not wait."""
+        if self._closed:
+            return
+        handle = self._handle
+        if handle.closed:
+            self._mark_closed()
+            return
+        if self._write_error is None and not self._shut and handle.write_queue_size:
+            self._mark_closed()
+            timer = self._loop.call_later(CLOSE_LINGER, _close_handle, handle)
+
+            def shut(h: Any, error: int | None) -> None:
+                timer.cancel()
+                _close_handle(h)
+
+            try:
+                handle.shutdown(shut)
+                return
+            except pyuv.error.UVError:
+                timer.cancel()
+        self._mark_closed()
+        _close_handle(handle)
+
+    def abort(self) -> None:
+        """Close the stream at once, dropping data not sent yet."""
+        if not self._handle.closed:
+            _close_handle(self._handle)
+        self._mark_closed()
+
+    def _mark_closed(self) -> None:
+        self._closed = True
+        if self._reading and not self._handle.closed:
+            self._handle.stop_read()
+        self._reading = False
+        # Wake whoever waits, through the loop: they see the stream closed.
+        if self._reader is not None:
+            self._loop.call_soon(self._wake_reader, self._reader)
+        self._drainers.wake_all_soon(self._loop)
+
+    def _wake_reader(self, deliver: Callable[[Any], None]) -> None:
+        # Only if that very wait is still on (each wait registers a new callable).
+        if self._reader is deliver:
+            self._reader = None
+            deliver(None)
+
+    def __enter__(self) -> Stream:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def __repr__(self) -> str:
+        state = 'closed' if self._closed else ('eof' if self._eof else 'open')
+        return f'<evergreen.io.{type(self).__name__} {state} buffered={len(self._buffer)}{self._describe()}>'
+
+    def _describe(self) -> str:
+        return ''
+
+
+def _remove_identical(items: list, item: Any) -> bool:
+    """Remove *item* itself (not an equal object) from *items*; True if it was there.
+
+    Two ``greenlet.switch`` bound methods of one greenlet are equal: a
+    stale wake-up must not be mistaken for the current one.
+    """
+    for index, candidate in enumerate(items):
+        if candidate is item:
+            del items[index]
+            return True
+    return False
+
+
+def _close_handle(handle: Any) -> None:
+    if not handle.closed:
+        handle.close()
