@@ -17,6 +17,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -69,11 +70,9 @@ def toolchain() -> str:
 
 def imported_modules(code: str) -> set[str]:
     """The top-level modules a piece of Python (or IPython cell) imports."""
-    try:
+    if re.search(r"^\s*[%!]", code, re.MULTILINE):  # %magics and !shell: IPython's syntax
         from IPython.core.inputtransformer2 import TransformerManager
-        code = TransformerManager().transform_cell(code)  # %magics and !shell to Python
-    except ImportError:
-        pass
+        code = TransformerManager().transform_cell(code)
     try:
         tree = compile(code, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     except SyntaxError:
