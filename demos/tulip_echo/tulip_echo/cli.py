@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     client.add_argument("--size", type=_size,
                         help="instead of messages, echo random payloads of this size (e.g. 8M)")
     client.add_argument("--count", type=int, default=1, help="how many --size payloads (default 1)")
+    client.add_argument("--timeout", type=_positive_float, default=30.0,
+                        help="give up after this many seconds (default 30; 0 waits forever)")
 
     bench = commands.add_parser("bench", help="benchmark every server kind (see tulip_echo.bench)")
     from .bench import cli as bench_cli
@@ -190,13 +192,18 @@ def run_client(args: argparse.Namespace) -> int:
     payloads, show = _client_payloads(args)
     where = f"{args.host}:{args.port}"
     started = time.perf_counter()
+    timeout = args.timeout or None
     try:
         if args.style == "evergreen":
             from . import green
-            echoed = green.exchange(args.host, args.port, payloads)
+            echoed = green.exchange(args.host, args.port, payloads, timeout=timeout)
         else:
             from .client import exchange
-            echoed = loops.run(exchange(args.host, args.port, payloads, style=args.style), args.loop)
+            echoed = loops.run(exchange(args.host, args.port, payloads, style=args.style,
+                                        timeout=timeout), args.loop)
+    except TimeoutError:
+        raise UsageError(f"no complete echo from {where} within {args.timeout:g} s "
+                         f"(use --timeout to wait longer)") from None
     except EchoMismatch as exc:
         raise UsageError(f"bad echo from {where}: {exc}") from None
     except OSError as exc:

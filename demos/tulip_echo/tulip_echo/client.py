@@ -9,6 +9,7 @@ that the command-line client and the tests use.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -43,13 +44,19 @@ async def connect(host: str, port: int, *, style: str = "streams") -> EchoClient
 
 
 async def exchange(host: str, port: int, messages: Iterable[bytes], *,
-                   style: str = "streams") -> list[bytes]:
+                   style: str = "streams", timeout: float | None = None) -> list[bytes]:
     """Echo each message over one connection, half-close, and check the answers.
 
     Returns the echoed messages. Raises EchoMismatch when an echo differs from
-    what was sent or the server sends anything after the last one, and
-    ConnectionError when the server goes away early.
+    what was sent or the server sends anything after the last one,
+    ConnectionError when the server goes away early, and TimeoutError when
+    the whole exchange takes longer than ``timeout`` seconds (None: no limit).
     """
+    async with asyncio.timeout(timeout):
+        return await _exchange(host, port, messages, style)
+
+
+async def _exchange(host: str, port: int, messages: Iterable[bytes], style: str) -> list[bytes]:
     client = await connect(host, port, style=style)
     echoed = []
     try:

@@ -11,8 +11,8 @@ deprecated in Python 3.14). The names are those of the command line:
 ``uvloop``
     uvloop's loop on libuv (``uvloop.new_event_loop``), a benchmark peer.
 
-A loop whose package is missing or does not offer its entry point yet is
-*unavailable*: :func:`loop_factory` raises :class:`LoopUnavailable` with the
+A loop whose package is missing, does not offer its entry point yet, or (for
+rose, written beside this package) cannot serve TCP yet is *unavailable*: :func:`loop_factory` raises :class:`LoopUnavailable` with the
 reason, and :func:`unavailable_reason` returns it so that tests can skip and
 benchmarks can say why a row is empty instead of inventing one.
 """
@@ -20,6 +20,7 @@ benchmarks can say why a row is empty instead of inventing one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -57,6 +58,31 @@ def _entry_point(module: str, attribute: str) -> LoopFactory:
     return factory
 
 
+@functools.cache
+def _tcp_missing(module: str, factory: LoopFactory) -> str | None:
+    """Why a loop still under construction cannot serve TCP, or None if it can.
+
+    Tries once to listen on a free loopback port. Only NotImplementedError
+    and AttributeError (the marks of a method that has not been written yet)
+    make the loop unavailable; any other failure is left for the tests and
+    the benchmark to report as the bug it is.
+    """
+    async def listen() -> None:
+        server = await asyncio.get_running_loop().create_server(asyncio.Protocol, "127.0.0.1", 0)
+        server.close()
+        await server.wait_closed()
+
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(listen())
+    except (NotImplementedError, AttributeError) as exc:
+        return (f"{module} cannot serve TCP yet (create_server raised "
+                f"{type(exc).__name__}: {exc})")
+    except Exception:
+        return None
+    return None
+
+
 def loop_factory(name: str) -> LoopFactory:
     """Return a callable that makes a new, unset event loop of the named kind.
 
@@ -66,7 +92,11 @@ def loop_factory(name: str) -> LoopFactory:
     if name == "asyncio":
         return asyncio.SelectorEventLoop
     if name == "rose":
-        return _entry_point("rose", "new_event_loop")
+        factory = _entry_point("rose", "new_event_loop")
+        missing = _tcp_missing("rose", factory)
+        if missing:
+            raise LoopUnavailable(missing)
+        return factory
     if name == "uvloop":
         return _entry_point("uvloop", "new_event_loop")
     raise ValueError(f"unknown loop {name!r}: choose one of {', '.join(LOOPS)}")

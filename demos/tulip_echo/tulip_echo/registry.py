@@ -82,6 +82,11 @@ class Connections:
         for connection in self:
             connection.abort()
 
+    def summary(self) -> str:
+        """The end-of-run line: how many were served, and the most at once."""
+        noun = "client" if self.served == 1 else "clients"
+        return f"served {self.served} {noun}, at most {self.peak} at once"
+
     def status(self) -> str:
         noun = "client" if self.connected == 1 else "clients"
         return (f"{self.connected} {noun} connected "

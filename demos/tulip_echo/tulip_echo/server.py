@@ -138,8 +138,7 @@ class EchoServer:
                 await server.wait_closed()
         except TimeoutError:
             pass  # 3.12+ waits for connections a misbehaving peer keeps open; we are done
-        self._say(f"stopped; served {self.connections.served} "
-                  f"client{'s' if self.connections.served != 1 else ''}")
+        self._say(f"stopped; {self.connections.summary()}")
 
     async def serve_until_signal(self, grace: float = DEFAULT_GRACE,
                                  signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)

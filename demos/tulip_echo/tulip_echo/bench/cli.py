@@ -72,6 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=_positive_int, help="interleaved rounds")
     parser.add_argument("--hold", type=int,
                         help="connections each server must hold at once (0 skips the check)")
+    parser.add_argument("--wait", choices=loadgen.WAITS,
+                        help="how the load generator waits for echoes: spin (busy-poll, the "
+                             "default) or block (sleep in epoll_wait, like an ordinary client)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and load generator to CPUs")
     parser.add_argument("--out", type=Path, default=Path("bench-results"),
                         help="directory for results (default bench-results)")
@@ -130,13 +133,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
         return 0
     settings = dataclasses.replace(PRESETS[args.mode])
-    for option in ("kinds", "sizes", "connections", "warmup", "duration", "rounds", "hold"):
+    for option in ("kinds", "sizes", "connections", "warmup", "duration", "rounds", "hold", "wait"):
         value = getattr(args, option)
         if value is not None:
             setattr(settings, option, value)
     if args.no_pin:
         settings.pin = False
-    if any(getattr(args, o) is not None for o in ("sizes", "connections", "warmup", "duration", "rounds")):
+    if any(getattr(args, o) is not None
+           for o in ("sizes", "connections", "warmup", "duration", "rounds", "wait")):
         settings.mode = f"{settings.mode}-custom"
     progress = _Progress(settings.warmup + settings.duration + 0.15)
     progress.say(f"echo benchmark ({settings.mode}): {settings.measurements()} measurements, "

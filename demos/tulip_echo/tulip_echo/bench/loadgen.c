@@ -4,13 +4,15 @@
  * loop in one thread, so that it needs far less CPU per message than any
  * Python server it drives.
  *
- *   loadgen client HOST PORT CONNS SIZE WARMUP_S DURATION_S
+ *   loadgen client HOST PORT CONNS SIZE WARMUP_S DURATION_S [spin|block]
  *       CONNS connections, each a closed loop: send one SIZE-byte message,
  *       wait for all of its echo (checking every byte), send the next one.
  *       Messages completed during DURATION_S after WARMUP_S are counted and
- *       their round-trip latencies recorded. While measuring it busy-polls and
- *       reports how long it found nothing to do ("idle"): a load generator
- *       that is rarely idle is the bottleneck. Prints one JSON object.
+ *       their round-trip latencies recorded. While measuring it busy-polls
+ *       (spin, the default) and reports how long it found nothing to do
+ *       ("idle"): a load generator that is rarely idle is the bottleneck.
+ *       With block it sleeps in epoll_wait like an ordinary client (and
+ *       "idle" is then 0). Prints one JSON object.
  *   loadgen hold HOST PORT CONNS SIZE TIMEOUT_S
  *       Open CONNS connections (at most 256 connects in flight), and only once
  *       all are open echo one SIZE-byte message on each, then half-close
@@ -191,7 +193,7 @@ static double percentile(const uint32_t *hist, uint64_t total, double q) {
 }
 
 static int run_client(const char *host, const char *port, int nconns, size_t size,
-                      double warmup, double duration) {
+                      double warmup, double duration, int spin) {
     struct sockaddr_in addr = resolve(host, port);
     unsigned char *pattern = make_pattern(size);
     unsigned char *buf = malloc(READ_CHUNK);
@@ -223,7 +225,7 @@ static int run_client(const char *host, const char *port, int nconns, size_t siz
         /* Busy-poll while measuring: a sleeping client makes every echo pay for waking it
          * up (an inter-processor interrupt, dear in a VM), which is the client's cost, not
          * the server's. Time spent finding nothing to do is counted as idle instead. */
-        int n = epoll_wait(ep, events, MAX_EVENTS, measuring || connected == nconns ? 0 : 100);
+        int n = epoll_wait(ep, events, MAX_EVENTS, spin && connected == nconns ? 0 : 100);
         if (n < 0) {
             if (errno == EINTR) continue;
             fail("epoll_wait", errno);
@@ -448,7 +450,7 @@ static int run_server(const char *port) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: loadgen client HOST PORT CONNS SIZE WARMUP_S DURATION_S\n"
+            "usage: loadgen client HOST PORT CONNS SIZE WARMUP_S DURATION_S [spin|block]\n"
             "       loadgen hold HOST PORT CONNS SIZE TIMEOUT_S\n"
             "       loadgen server PORT\n");
     exit(2);
@@ -457,11 +459,12 @@ static void usage(void) {
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
-    if (argc == 8 && strcmp(argv[1], "client") == 0) {
+    if ((argc == 8 || argc == 9) && strcmp(argv[1], "client") == 0) {
         int conns = atoi(argv[4]);
         long size = atol(argv[5]);
-        if (conns < 1 || size < 1) usage();
-        return run_client(argv[2], argv[3], conns, (size_t)size, atof(argv[6]), atof(argv[7]));
+        int spin = argc == 8 || strcmp(argv[8], "spin") == 0;
+        if (conns < 1 || size < 1 || (argc == 9 && !spin && strcmp(argv[8], "block") != 0)) usage();
+        return run_client(argv[2], argv[3], conns, (size_t)size, atof(argv[6]), atof(argv[7]), spin);
     }
     if (argc == 7 && strcmp(argv[1], "hold") == 0) {
         int conns = atoi(argv[4]);

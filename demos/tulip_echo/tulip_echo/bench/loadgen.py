@@ -23,6 +23,7 @@ __all__ = ["LoadgenError", "build", "compiler_version", "hold", "measure", "serv
 
 SOURCE = Path(__file__).with_name("loadgen.c")
 CFLAGS = ("-O2", "-std=c11", "-Wall", "-Wextra")
+WAITS = ("spin", "block")
 
 
 class LoadgenError(RuntimeError):
@@ -81,6 +82,7 @@ class Run:
     max_us: float
     cpu: float          # load generator CPU seconds during the measured window
     idle: float         # seconds of that window it polled and found nothing to do
+    wait: str = "spin"
 
     @property
     def messages_per_s(self) -> float:
@@ -98,7 +100,11 @@ class Run:
         It busy-polls, so its CPU use is always near 100%; near 100% *busy*
         means the server was waiting for it: the load generator was the bottleneck.
         """
-        return max(0.0, 1 - self.idle / self.elapsed) if self.elapsed > 0 else 0.0
+        if self.elapsed <= 0:
+            return 0.0
+        if self.wait == "block":  # it sleeps when idle: its CPU share is its busy share
+            return min(1.0, self.cpu / self.elapsed)
+        return max(0.0, 1 - self.idle / self.elapsed)
 
 
 def _run(args: list[str], timeout: float, *, cpu: int | None = None) -> dict[str, Any]:
@@ -131,14 +137,20 @@ def _pin(pid: int, cpu: int) -> None:
 
 
 def measure(host: str, port: int, *, connections: int, size: int, warmup: float,
-            duration: float, cpu: int | None = None) -> Run:
-    """Drive a server with ``connections`` closed loops of ``size``-byte messages."""
+            duration: float, cpu: int | None = None, wait: str = "spin") -> Run:
+    """Drive a server with ``connections`` closed loops of ``size``-byte messages.
+
+    ``wait`` is how the load generator waits for echoes: "spin" busy-polls (the
+    server never pays for waking the client up), "block" sleeps in epoll_wait.
+    """
+    if wait not in WAITS:
+        raise ValueError(f"unknown wait {wait!r}: choose one of {', '.join(WAITS)}")
     report = _run(["client", host, str(port), str(connections), str(size),
-                   f"{warmup:g}", f"{duration:g}"], timeout=warmup + duration + 60, cpu=cpu)
+                   f"{warmup:g}", f"{duration:g}", wait], timeout=warmup + duration + 60, cpu=cpu)
     return Run(connections=report["connections"], size=report["size"],
                messages=report["messages"], elapsed=report["elapsed"],
                p50_us=report["p50_us"], p99_us=report["p99_us"], mean_us=report["mean_us"],
-               max_us=report["max_us"], cpu=report["cpu"], idle=report["idle"])
+               max_us=report["max_us"], cpu=report["cpu"], idle=report["idle"], wait=wait)
 
 
 def hold(host: str, port: int, *, connections: int, size: int = 64,

@@ -7,9 +7,13 @@ Results are plain JSON (``format`` 1)::
     samples   one entry per measurement (kind, size, connections, round, ...)
     failures  measurements that failed, with the error
     hold      the many-connections check, one entry per kind
-    summary   per (kind, size, connections): medians over the rounds, and
+    summary   per (kind, size, connections): medians over the rounds;
               "ratio", messages/s relative to asyncio's own loop (the
-              asyncio Protocol server) in the same run
+              asyncio Protocol server) in the same run; "ratio_same_style",
+              streams kinds relative to asyncio streams; "others_cpu", the
+              share of the server's CPU that other processes (or the
+              hypervisor) took; "contended", true when that share was high
+              or neither server nor load generator was saturated
 
 :func:`chart` draws the FOSDEM deck's figure from such a file (or dict)
 without running anything, so the deck builds offline from the committed
@@ -37,6 +41,12 @@ __all__ = ["chart", "format_table", "load", "machine_metadata", "summarize"]
 BASELINE = "asyncio-protocol"
 SAME_STYLE_BASELINE = {"streams": "asyncio-streams"}
 PACKAGES = ("uvloop", "gevent", "greenlet", "pyuv", "rose-pyuv", "evergreen-pyuv", "tulip-echo")
+#: Below this share, neither the server's CPU nor the load generator is saturated: with
+#: ten or more messages in flight that only happens when other processes take the CPU.
+SATURATED = 0.75
+#: Above this share of the server's CPU taken by other processes (or stolen by the
+#: hypervisor) during a measurement, its figure says more about the machine than the server.
+OTHERS_LIMIT = 0.10
 METRICS = ("messages_per_s", "mib_per_s", "p50_us", "p99_us", "loadgen_busy", "server_cpu")
 
 
@@ -98,6 +108,11 @@ def summarize(results: Mapping[str, Any]) -> list[dict[str, Any]]:
                                  "rounds": len(samples)}
         for metric in METRICS:
             entry[metric] = round(statistics.median(s[metric] for s in samples), 3)
+        others = [s["others_cpu"] for s in samples if s.get("others_cpu") is not None]
+        entry["others_cpu"] = round(statistics.median(others), 3) if others else None
+        entry["contended"] = ((entry["others_cpu"] or 0) > OTHERS_LIMIT
+                              or (entry["server_cpu"] < SATURATED
+                                  and entry["loadgen_busy"] < SATURATED))
         summary.append(entry)
     by_key = {(e["kind"], e["size"], e["connections"]): e for e in summary}
     for entry in summary:
@@ -129,6 +144,7 @@ def describe_run(results: Mapping[str, Any]) -> str:
     pin = meta.get("pinning")
     where = (f"servers on CPU {pin['servers']}, load generator on CPU {pin['loadgen']}"
              if pin else "no CPU pinning")
+    where += f"; the load generator {'sleeps' if settings.get('wait') == 'block' else 'busy-polls'}"
     load = meta.get("loadavg_start") or [0]
     return (f"{meta['mode']} run, {meta['date']}: Python {meta['python']}, {meta['cpu']} "
             f"({meta['cpus']} CPUs, load average {load[0]:.2f} at start); "
@@ -151,8 +167,9 @@ def format_table(results: Mapping[str, Any]) -> str:
         lines.append(header)
         for e in entries:
             ratio = f"{e['ratio']:.2f}" if e["ratio"] is not None else "-"
+            mark = "*" if e.get("contended") else " "
             lines.append(f"  {labels.get(e['kind'], e['kind']):<{width}}  "
-                         f"{e['messages_per_s']:>9,.0f}  {e['mib_per_s']:>8.1f}  "
+                         f"{e['messages_per_s']:>9,.0f}{mark} {e['mib_per_s']:>8.1f}  "
                          f"{e['p50_us']:>7,.0f}  {e['p99_us']:>7,.0f}  {ratio:>8}  "
                          f"{e['server_cpu']:>7.0%}  {e['loadgen_busy']:>8.0%}")
         lines.append("")
@@ -160,6 +177,12 @@ def format_table(results: Mapping[str, Any]) -> str:
                  "srv CPU: share of one core the server used. gen busy: share of the time the load "
                  "generator had work (it busy-polls);\na row near 100% busy, or near the ceiling "
                  "row's messages/s, is limited by the load generator, and its ratio is a lower bound.")
+    contended = sum(1 for e in results["summary"] if e.get("contended"))
+    if contended:
+        lines.append(f"* {contended} of {len(results['summary'])} rows measured on a busy machine: "
+                     f"other processes took over {OTHERS_LIMIT:.0%} of the server's CPU, or neither "
+                     f"the server\n  nor the load generator was saturated (both below "
+                     f"{SATURATED:.0%}); those figures are not reliable: rerun on a quiet machine.")
     if results.get("hold"):
         lines.append("")
         for entry in results["hold"]:

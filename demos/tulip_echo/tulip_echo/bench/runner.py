@@ -105,6 +105,7 @@ class Settings:
     hold: int = 10_000
     kinds: list[str] = field(default_factory=lambda: list(KIND_NAMES))
     pin: bool = True
+    wait: str = "spin"
     mode: str = "full"
 
     def measurements(self) -> int:
@@ -271,7 +272,8 @@ def run(settings: Settings, out_dir: Path, *,
                                 f"{size // KiB} KiB x {connections} conns  {name}")
                         step(done, total, what)
                         done += 1
-                        sample = _measure(server, size, connections, settings, client_cpu)
+                        sample = _measure(server, size, connections, settings, client_cpu,
+                                          server_cpu)
                         sample.update(kind=name, round=round_index + 1)
                         if "error" in sample:
                             results["failures"].append(sample)
@@ -291,27 +293,50 @@ def run(settings: Settings, out_dir: Path, *,
     return results
 
 
+def _cpu_times(cpu: int | None) -> tuple[float, float]:
+    """(busy, stolen) seconds so far of one CPU, from /proc/stat; zeros where unknown."""
+    if cpu is None:
+        return 0.0, 0.0
+    try:
+        with open("/proc/stat") as stat:
+            for line in stat:
+                if line.startswith(f"cpu{cpu} "):
+                    ticks = [int(field) for field in line.split()[1:9]]
+                    tick = os.sysconf("SC_CLK_TCK")
+                    return (ticks[0] + ticks[1] + ticks[2]) / tick, ticks[7] / tick
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0, 0.0
+
+
 def _measure(server: ServerProcess, size: int, connections: int, settings: Settings,
-             client_cpu: int | None) -> dict[str, Any]:
+             client_cpu: int | None, server_cpu: int | None = None) -> dict[str, Any]:
     sample: dict[str, Any] = {"size": size, "connections": connections}
     if not server.alive():
         return {**sample, "error": f"server exited: {server.log_tail()}"}
+    busy_before, stolen_before = _cpu_times(server_cpu)
     cpu_before, wall_before = server.cpu_seconds(), time.monotonic()
     try:
         result = loadgen.measure(server.host, server.port, connections=connections, size=size,
                                  warmup=settings.warmup, duration=settings.duration,
-                                 cpu=client_cpu)
+                                 cpu=client_cpu, wait=settings.wait)
     except loadgen.LoadgenError as exc:
         alive = "" if server.alive() else f"; server exited: {server.log_tail()}"
         return {**sample, "error": f"{exc}{alive}"}
     wall = time.monotonic() - wall_before
+    used = server.cpu_seconds() - cpu_before
+    busy, stolen = _cpu_times(server_cpu)
+    # Whatever else ran on the server's CPU (other processes, or the hypervisor
+    # stealing it) was taken from the server: a figure to judge the sample by.
+    others = max(0.0, busy - busy_before - used) + (stolen - stolen_before)
     return {**sample,
             "messages": result.messages, "elapsed": round(result.elapsed, 4),
             "messages_per_s": round(result.messages_per_s, 1),
             "mib_per_s": round(result.mib_per_s, 2),
             "p50_us": result.p50_us, "p99_us": result.p99_us, "mean_us": result.mean_us,
             "loadgen_busy": round(result.busy_share, 3),
-            "server_cpu": round((server.cpu_seconds() - cpu_before) / wall, 3)}
+            "server_cpu": round(used / wall, 3),
+            "others_cpu": round(others / wall, 3) if server_cpu is not None else None}
 
 
 def _hold(server: ServerProcess, connections: int) -> dict[str, Any]:
