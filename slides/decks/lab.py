@@ -29,10 +29,13 @@ from pathlib import Path
 START_TIMEOUT = 90  # seconds; about 4 s on an idle machine, much more on a busy one
 STOP_TIMEOUT = 20
 
-# Lab settings for the sandbox: no network calls from the notification centre.
+# Lab settings for the sandbox: no network calls from the notification centre, and a
+# talk's Markdown source opens as a notebook (through jupytext) when double-clicked.
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
         {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings":
+        {"defaultViewers": {"markdown": "Jupytext Notebook"}},
 }
 
 

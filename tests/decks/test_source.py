@@ -249,3 +249,11 @@ def test_lint_ignores_the_width_of_hidden_inputs(make_talk, cells):
     wide = "print('" + "w" * 80 + "'[:10])"
     body = cells.slide(body=cells.code(wide, tags=[HIDE_INPUT_TAG]))
     assert _problems(make_talk, body) == []
+
+
+def test_the_source_is_as_jupyterlab_would_save_it(talk):
+    """Saving in JupyterLab (through jupytext) must leave the file as it is, so that a
+    presenter's save makes no diff."""
+    text = talk.source.read_text()
+    assert jupytext.writes(jupytext.read(talk.source), fmt="md:myst") == text, (
+        f"normalise it with: .venv/bin/jupytext --to md:myst talks/{talk.name}/{talk.name}.md")
