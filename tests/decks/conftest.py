@@ -1,6 +1,10 @@
 """Fixtures for the deck checks: the pipeline on sys.path, Chromium, a built site, and
 small throwaway talks written in the source format.
 
+Jupyter, IPython and Chromium never touch $HOME here: the build runs its kernels in a
+private Jupyter sandbox, ``make present`` is given a temporary state folder, and each
+Chromium gets a temporary profile and $HOME (``decks.browser``).
+
 Browser checks skip (saying why) when Chromium is missing, except under CI=true,
 where they fail: CI installs Chromium and must run them.
 """
@@ -23,7 +27,6 @@ sys.path.insert(0, str(ROOT / "slides"))
 
 from decks import LANGUAGES  # noqa: E402  (needs the path above)
 from decks.browser import chromium, find_chromium  # noqa: E402
-from decks.execute import jupyter_sandbox  # noqa: E402
 from decks.pipeline import Build, DeckResult  # noqa: E402
 from decks.source import Talk, find_talks, split  # noqa: E402
 
@@ -69,13 +72,6 @@ def chromium_path() -> str:
 def browser(chromium_path):
     with chromium(chromium_path) as running:
         yield running
-
-
-@pytest.fixture(scope="session")
-def jupyter_env(tmp_path_factory) -> dict[str, str]:
-    """A private Jupyter/IPython home for the whole session (kernels on this Python)."""
-    with jupyter_sandbox(tmp_path_factory.mktemp("jupyter")) as env:
-        yield env
 
 
 @dataclass
