@@ -57,8 +57,10 @@ def handle_echo(conn: evergreen_io.TCPConnection, connections: Connections) -> N
         while data := conn.read(READ_SIZE):
             conn.write(data)
         conn.shutdown()
-    except ConnectionError:
-        conn.abort()  # the client reset the connection: nothing more to send
+    except OSError:
+        # The client reset the connection, or closed it altogether before our
+        # half-close (shutdown then fails with ENOTCONN): nothing more to send.
+        conn.abort()
     finally:
         connections.remove(entry)
 
