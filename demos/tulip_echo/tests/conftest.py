@@ -97,6 +97,16 @@ class ThreadedServer:
         if self._failure is not None:
             raise self._failure
 
+    def _started(self, server) -> None:
+        self._server = server
+        self.host, self.port = server.address
+        self.connections = server.connections
+        self._ready.set()
+
+    def _failed(self, exc: BaseException) -> None:
+        self._failure = exc
+        self._ready.set()
+
     def _run_asyncio(self) -> None:
         from tulip_echo.server import EchoServer
 
@@ -106,14 +116,10 @@ class ThreadedServer:
             self._loop = loop
             self._stop = loop.create_future()
             try:
-                self._server = await EchoServer.start(style=self.style, report=self.lines.append)
+                self._started(await EchoServer.start(style=self.style, report=self.lines.append))
             except BaseException as exc:
-                self._failure = exc
-                self._ready.set()
+                self._failed(exc)
                 return
-            self.host, self.port = self._server.address
-            self.connections = self._server.connections
-            self._ready.set()
             grace = await self._stop
             await self._server.shutdown(grace)
 
@@ -132,14 +138,10 @@ class ThreadedServer:
             stop = Event()
             self._stop = stop
             try:
-                self._server = GreenEchoServer.start(report=self.lines.append)
+                self._started(GreenEchoServer.start(report=self.lines.append))
             except BaseException as exc:
-                self._failure = exc
-                self._ready.set()
+                self._failed(exc)
                 return
-            self.host, self.port = self._server.address
-            self.connections = self._server.connections
-            self._ready.set()
             stop.wait()
             self._server.shutdown(self._grace)
 

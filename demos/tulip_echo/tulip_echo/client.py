@@ -17,7 +17,7 @@ from .protocol import ProtocolClient
 from .server import ASYNCIO_STYLES
 from .streams import StreamsClient
 
-__all__ = ["EchoClient", "EchoMismatch", "connect", "exchange"]
+__all__ = ["EchoClient", "EchoMismatch", "check_echo", "check_end", "connect", "exchange"]
 
 
 class EchoMismatch(ValueError):
@@ -61,22 +61,26 @@ async def _exchange(host: str, port: int, messages: Iterable[bytes], style: str)
     echoed = []
     try:
         for message in messages:
-            answer = await client.echo(message)
-            if answer != message:
-                raise EchoMismatch(_first_difference(message, answer))
-            echoed.append(answer)
-        extra = await client.finish()
+            echoed.append(check_echo(message, await client.echo(message)))
+        check_end(await client.finish())
     except BaseException:
         client.abort()
         raise
-    if extra:
-        raise EchoMismatch(f"the server sent {len(extra)} unexpected bytes after the last echo")
     return echoed
 
 
-def _first_difference(sent: bytes, received: bytes) -> str:
+def check_echo(sent: bytes, received: bytes) -> bytes:
+    """Return the echo if it is the message; raise EchoMismatch saying where it differs."""
+    if received == sent:
+        return received
     at = next((i for i, (a, b) in enumerate(zip(sent, received)) if a != b),
               min(len(sent), len(received)))
-    return (f"the echo differs from the message at byte {at} "
-            f"(sent {len(sent)} bytes, received {len(received)})")
+    raise EchoMismatch(f"the echo differs from the message at byte {at} "
+                       f"(sent {len(sent)} bytes, received {len(received)})")
+
+
+def check_end(extra: bytes) -> None:
+    """After the half-close only EOF may come: raise EchoMismatch for anything else."""
+    if extra:
+        raise EchoMismatch(f"the server sent {len(extra)} unexpected bytes after the last echo")
 

@@ -28,7 +28,7 @@ from evergreen import io as evergreen_io
 from evergreen.locks import Event
 
 from .registry import Connections, StatusReporter
-from .server import DEFAULT_BACKLOG, DEFAULT_GRACE, FLUSH_TIMEOUT
+from .server import DEFAULT_BACKLOG, DEFAULT_GRACE, FLUSH_TIMEOUT, shutdown_signal_handler
 
 __all__ = ["GreenClient", "GreenEchoServer", "exchange", "exchange_in_task", "serve"]
 
@@ -131,15 +131,7 @@ class GreenEchoServer:
         """
         loop = evergreen.get_loop()
         stop = Event()
-
-        def on_signal(signum: int) -> None:
-            if not stop.is_set():
-                self._say(f"{signal.Signals(signum).name}: shutting down")
-                stop.set()
-            else:
-                self._say(f"{signal.Signals(signum).name} again: aborting every connection")
-                self.connections.abort_all()
-
+        on_signal = shutdown_signal_handler(stop, self.connections, self._say)
         for signum in signals:
             loop.add_signal_handler(signum, on_signal, signum)
         try:
@@ -220,23 +212,18 @@ class GreenClient:
 def exchange_in_task(host: str, port: int, messages: Iterable[bytes], *,
                      timeout: float | None = None) -> list[bytes]:
     """:func:`tulip_echo.client.exchange` in the evergreen style, from a task of a running loop."""
-    from .client import EchoMismatch, _first_difference
+    from .client import check_echo, check_end
 
     with evergreen.Timeout(timeout):
         client = GreenClient.connect(host, port)
         echoed = []
         try:
             for message in messages:
-                answer = client.echo(message)
-                if answer != message:
-                    raise EchoMismatch(_first_difference(message, answer))
-                echoed.append(answer)
-            extra = client.finish()
+                echoed.append(check_echo(message, client.echo(message)))
+            check_end(client.finish())
         except BaseException:
             client.abort()
             raise
-    if extra:
-        raise EchoMismatch(f"the server sent {len(extra)} unexpected bytes after the last echo")
     return echoed
 
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from .protocol import EchoProtocol
 from .registry import Connections, StatusReporter
 from .streams import READ_SIZE, handle_echo
 
-__all__ = ["ASYNCIO_STYLES", "DEFAULT_GRACE", "EchoServer"]
+__all__ = ["ASYNCIO_STYLES", "DEFAULT_GRACE", "EchoServer", "shutdown_signal_handler"]
 
 ASYNCIO_STYLES: tuple[str, ...] = ("protocol", "streams")
 #: Seconds connected clients get to leave once shutdown has begun.
@@ -35,6 +35,31 @@ DEFAULT_GRACE = 5.0
 FLUSH_TIMEOUT = 1.0
 #: Listen backlog: bursts of thousands of connects must not overflow it.
 DEFAULT_BACKLOG = 4096
+
+
+class _Flag(Protocol):
+    def is_set(self) -> bool: ...
+
+    def set(self) -> None: ...
+
+
+def shutdown_signal_handler(stop: _Flag, connections: Connections,
+                            say: Callable[[str], Any]) -> Callable[[int], None]:
+    """What SIGINT and SIGTERM do to a server (the same for every style).
+
+    The first signal sets ``stop`` (the server then shuts down gracefully);
+    another one while clients are given their grace time aborts them all.
+    """
+    def on_signal(signum: int) -> None:
+        name = signal.Signals(signum).name
+        if not stop.is_set():
+            say(f"{name}: shutting down")
+            stop.set()
+        else:
+            say(f"{name} again: aborting every connection")
+            connections.abort_all()
+
+    return on_signal
 
 
 class EchoServer:
@@ -150,15 +175,7 @@ class EchoServer:
         """
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
-
-        def on_signal(signum: int) -> None:
-            if not stop.is_set():
-                self._say(f"{signal.Signals(signum).name}: shutting down")
-                stop.set()
-            else:
-                self._say(f"{signal.Signals(signum).name} again: aborting every connection")
-                self.connections.abort_all()
-
+        on_signal = shutdown_signal_handler(stop, self.connections, self._say)
         for signum in signals:
             loop.add_signal_handler(signum, on_signal, signum)
         try:

@@ -126,6 +126,17 @@ struct conn {
     int eof;
 };
 
+/* A non-blocking connect reported by epoll: fail on an error, return 1 once connected. */
+static int connect_finished(struct conn *c, uint32_t events) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err) fail("connect", err);
+    if (!(events & EPOLLOUT)) return 0;
+    c->connected = 1;
+    return 1;
+}
+
 static void arm(int ep, struct conn *c, int want_out) {
     if (c->writing == want_out) return;
     struct epoll_event ev = {.events = EPOLLIN | (want_out ? EPOLLOUT : 0), .data.ptr = c};
@@ -238,12 +249,7 @@ static int run_client(const char *host, const char *port, int nconns, size_t siz
         for (int i = 0; i < n; i++) {
             struct conn *c = events[i].data.ptr;
             if (!c->connected) {
-                int err = 0;
-                socklen_t len = sizeof err;
-                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-                if (err) fail("connect", err);
-                if (!(events[i].events & EPOLLOUT)) continue;
-                c->connected = 1;
+                if (!connect_finished(c, events[i].events)) continue;
                 if (++connected == nconns) {
                     measure_from = now_s() + warmup;
                     measure_to = measure_from + duration;
@@ -315,11 +321,7 @@ static int run_hold(const char *host, const char *port, int nconns, size_t size,
         for (int i = 0; i < n; i++) {
             struct conn *c = events[i].data.ptr;
             if (!c->connected) {
-                int err = 0;
-                socklen_t len = sizeof err;
-                getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
-                if (err) fail("connect", err);
-                c->connected = 1;
+                if (!connect_finished(c, events[i].events)) continue;
                 connecting--;
                 /* Park it: nothing is sent until every connection is open. */
                 struct epoll_event ev = {.events = 0, .data.ptr = c};
