@@ -61,12 +61,16 @@ def _cpu_model() -> str:
 
 
 def _git_commit() -> str | None:
+    """The checkout's commit, marked "+dirty" when the demos differ from it."""
+    where = Path(__file__).parent
     try:
-        result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=False, cwd=Path(__file__).parent)
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=False, cwd=where).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "../../.."],
+                               capture_output=True, text=True, check=False, cwd=where).stdout.strip()
     except OSError:
         return None
-    return result.stdout.strip() or None
+    return (head + ("+dirty" if dirty else "")) or None
 
 
 def _version(package: str) -> str | None:
@@ -204,7 +208,7 @@ def format_table(results: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-COLOURS = {"asyncio": "#4C72B0", "rose": "#C44E52", "uvloop": "#55A868", "evergreen": "#2CA02C",
+COLOURS = {"asyncio": "#4C72B0", "rose": "#C44E52", "uvloop": "#55A868", "evergreen": "#DD8452",
            "gevent": "#8172B2", "pyuv": "#CCB974", "c": "#999999"}
 
 
@@ -221,6 +225,7 @@ def chart(results_json: str | os.PathLike | Mapping[str, Any], out_path: str | o
     import matplotlib
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     results = load(results_json)
     kinds = [k for k in results["kinds"] if k["available"]]
@@ -249,11 +254,14 @@ def chart(results_json: str | os.PathLike | Mapping[str, Any], out_path: str | o
                         alpha=1.0 if c_index == len(counts) - 1 else 0.55,
                         hatch="//" if kind["family"] == "c" else None, edgecolor="white")
                 if entry.get("ratio") is not None:
-                    ax.text(value, y, f" ×{entry['ratio']:.2f}", va="center", fontsize=7)
+                    mark = "*" if entry.get("contended") else ""
+                    ax.text(value, y, f" ×{entry['ratio']:.2f}{mark}", va="center", fontsize=7)
         ax.set_title(f"{_size_label(size)} messages")
         ax.set_xlabel("messages/s (median)")
         ax.grid(axis="x", alpha=0.3)
         ax.set_xlim(0, ax.get_xlim()[1] * 1.18)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+            lambda x, _: f"{x / 1000:g}k" if x >= 1000 else f"{x:g}"))
     axes[0][0].set_yticks(range(len(kinds)), [k["label"] for k in kinds])
     axes[0][0].invert_yaxis()
     if len(counts) > 1:
@@ -263,6 +271,9 @@ def chart(results_json: str | os.PathLike | Mapping[str, Any], out_path: str | o
         note = f"{counts[0]} connections"
     fig.suptitle("Echo server throughput (higher is better; ×N = ratio to asyncio's own loop)",
                  fontsize=11)
+    if any(e.get("contended") for e in summary):
+        note += ("; * measured while other processes took the CPU (see the table): "
+                 "not reliable")
     fig.text(0.01, 0.01, f"{note}. {describe_run(results)}", fontsize=6, wrap=True)
     fig.tight_layout(rect=(0, 0.06, 1, 0.95))
     base = Path(out_path)
