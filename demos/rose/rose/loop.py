@@ -6,9 +6,12 @@ eyeballs, server setup, TLS, shutdown, exception handling, debug mode) and
 replaces the engine:
 
 * one iteration (``_run_once``) is one ``uv_run(UV_RUN_ONCE)`` (or
-  ``UV_RUN_NOWAIT`` when callbacks are ready) in place of ``select()``,
-  followed by asyncio's own step: move due timers to the ready queue and run
-  the callbacks that were ready when the step began;
+  ``UV_RUN_NOWAIT`` when callbacks are ready) in place of ``select()``, in
+  asyncio's order: callbacks ready before the poll, then the poll's I/O
+  callbacks, then due timers. libuv calls the I/O callbacks itself; when
+  nothing was ready before the poll they run at once (a transport calls its
+  protocol straight from libuv's read callback), otherwise they queue behind
+  the callbacks that were ready first;
 * ``call_later``/``call_at`` keep asyncio's heap; a single unref'd
   ``pyuv.Timer`` is armed for the earliest deadline, rounded *up* to libuv's
   millisecond, and due timers are chosen by ``time.monotonic()``, so none
@@ -48,6 +51,11 @@ from typing import Any, Callable
 import pyuv
 
 from . import errors
+from .connections import ConnectionMethods
+from .datagram import DatagramMethods
+from .pipes import PipeMethods
+from .sockets import SocketMethods
+from .subprocesses import SubprocessMethods
 
 __all__ = ['EventLoop']
 
@@ -144,21 +152,23 @@ class _FdWatcher:
             # An error (e.g. the descriptor was closed) wakes both sides, as
             # selectors do, so that their own I/O call reports it.
             events_mask = _READABLE | _WRITABLE
+        run = loop._run_handle if loop._io_direct else loop._add_callback
         reader = self.reader
         if events_mask & _READABLE and reader is not None:
             if reader._cancelled:
                 loop._remove_reader(self.fd)
             else:
-                loop._add_callback(reader)
+                run(reader)
         writer = self.writer
         if events_mask & _WRITABLE and writer is not None:
             if writer._cancelled:
                 loop._remove_writer(self.fd)
             else:
-                loop._add_callback(writer)
+                run(writer)
 
 
-class EventLoop(base_events.BaseEventLoop):
+class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
+                SubprocessMethods, base_events.BaseEventLoop):
     """An asyncio event loop whose I/O is done by libuv, through pyuv.
 
     A drop-in for asyncio's own loop: ``asyncio.Runner(loop_factory=rose.new_event_loop)``
@@ -180,6 +190,9 @@ class EventLoop(base_events.BaseEventLoop):
         self._uv_timer = pyuv.Timer(uv)
         self._uv_timer.ref = False
         self._uv_timer_when: float | None = None
+        # True while uv_run() polls with nothing ready before it: I/O
+        # callbacks may then run at once (see _run_once).
+        self._io_direct = False
         # Callbacks that libuv runs before it polls (timers, including other
         # libraries' timers) may make asyncio callbacks ready: then libuv must
         # not block. A prepare handle, run just before the poll, checks.
@@ -195,6 +208,9 @@ class EventLoop(base_events.BaseEventLoop):
         # that close() can release them.
         self._uv_owners: weakref.WeakSet = weakref.WeakSet()
         self._signal_handlers: dict[int, events.Handle] = {}
+        # Listening sockets served by libuv listeners, and Unix socket files to remove.
+        self._listeners: dict[socket.socket, Any] = {}
+        self._unix_server_sockets: dict[socket.socket, int] = {}
         # The socket pair behind signal.set_wakeup_fd(), made on first use.
         self._ssock: socket.socket | None = None
         self._csock: socket.socket | None = None
@@ -258,29 +274,39 @@ class EventLoop(base_events.BaseEventLoop):
             self._release_wakeup_fd()
 
     def _run_once(self) -> None:
-        """One iteration: let libuv wait for and dispatch I/O, then run ready callbacks.
+        """One iteration: asyncio's, with uv_run() where asyncio calls select().
 
-        Native transports get their I/O straight from libuv callbacks; fd
-        watchers and due timers join the ready queue, and the callbacks that
-        are ready at this point run, in order, as in asyncio.
+        As in asyncio, the callbacks that run in an iteration are those ready
+        before the poll, then the I/O callbacks of the poll, then the due
+        timers; what these schedule runs in the next iteration. libuv calls
+        rose's I/O callbacks during the poll. When nothing was ready before
+        the poll (the common case for a busy server: libuv waits, then I/O
+        arrives), they run right there, which is the same order without a
+        trip through the ready queue; otherwise (``_io_direct`` is false) they
+        queue themselves behind the callbacks that were ready first.
         """
         self._drop_cancelled_timers()
         ready = self._ready
         scheduled = self._scheduled  # after the line above, which may replace it
-
-        if ready or self._stopping:
+        direct = not ready
+        if not direct or self._stopping:
             mode = _RUN_NOWAIT
         elif scheduled:
-            delay = scheduled[0]._when - self.time()
+            when = scheduled[0]._when
+            delay = when - self.time()
             if delay > 0:
-                self._arm_timer(scheduled[0]._when, delay)
+                self._arm_timer(when, delay)
                 mode = _RUN_ONCE
             else:
                 mode = _RUN_NOWAIT
         else:
             mode = _RUN_ONCE
 
-        self._uv.run(mode)
+        self._io_direct = direct
+        try:
+            self._uv.run(mode)
+        finally:
+            self._io_direct = False
         exc = self._uv_pending_exc
         if exc is not None:
             self._uv_pending_exc = None
@@ -289,45 +315,64 @@ class EventLoop(base_events.BaseEventLoop):
             finally:
                 exc = None
 
+        if direct:
+            # The I/O callbacks ran during the poll; the due timers follow.
+            if scheduled:
+                end_time = self.time() + self._clock_resolution
+                due = []
+                while scheduled and scheduled[0]._when < end_time:
+                    handle = heapq.heappop(scheduled)
+                    handle._scheduled = False
+                    due.append(handle)
+                for handle in due:
+                    if not handle._cancelled:
+                        self._run_handle(handle)
+                handle = due = None
+            return
+
         if scheduled:
             end_time = self.time() + self._clock_resolution
-            while scheduled:
-                handle = scheduled[0]
-                if handle._when >= end_time:
-                    break
-                heapq.heappop(scheduled)
+            while scheduled and scheduled[0]._when < end_time:
+                handle = heapq.heappop(scheduled)
                 handle._scheduled = False
                 ready.append(handle)
-
-        # Run only what is ready now; callbacks scheduled by these run next time.
+        # Only what is ready now: callbacks scheduled by these run next time.
         ntodo = len(ready)
         if self._debug:
-            self._run_ready_debug(ntodo)
-            return
-        popleft = ready.popleft
-        for _ in range(ntodo):
-            handle = popleft()
-            if not handle._cancelled:
-                handle._run()
+            for _ in range(ntodo):
+                handle = ready.popleft()
+                if not handle._cancelled:
+                    self._run_handle_debug(handle)
+        else:
+            popleft = ready.popleft
+            for _ in range(ntodo):
+                handle = popleft()
+                if not handle._cancelled:
+                    handle._run()
         handle = None  # break the cycle through a traceback
 
-    def _run_ready_debug(self, ntodo: int) -> None:
-        ready = self._ready
-        for _ in range(ntodo):
-            handle = ready.popleft()
-            if handle._cancelled:
-                continue
-            try:
-                self._current_handle = handle
-                t0 = self.time()
-                handle._run()
-                dt = self.time() - t0
-                if dt >= self.slow_callback_duration:
-                    logger.warning('Executing %s took %.3f seconds',
-                                   base_events._format_handle(handle), dt)
-            finally:
-                self._current_handle = None
-        handle = None
+    def _defer_io(self, callback: Callable[..., object], *args: Any) -> None:
+        """Queue an I/O callback behind the callbacks that were ready before the poll."""
+        self._ready.append(events.Handle(callback, args, self, None))
+
+    def _run_handle(self, handle: events.Handle) -> None:
+        """Run one callback outside the ready queue (timers, fd watchers)."""
+        if self._debug:
+            self._run_handle_debug(handle)
+        else:
+            handle._run()
+
+    def _run_handle_debug(self, handle: events.Handle) -> None:
+        try:
+            self._current_handle = handle
+            t0 = self.time()
+            handle._run()
+            dt = self.time() - t0
+            if dt >= self.slow_callback_duration:
+                logger.warning('Executing %s took %.3f seconds',
+                               base_events._format_handle(handle), dt)
+        finally:
+            self._current_handle = None
 
     def _drop_cancelled_timers(self) -> None:
         scheduled = self._scheduled

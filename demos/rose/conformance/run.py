@@ -1,0 +1,332 @@
+"""Run CPython's own asyncio tests (test.test_asyncio) against rose.
+
+Usage: python demos/rose/conformance/run.py [--part mixins|modules|all] [--timeout S]
+                                           [--suite NAME ...] [--verbose]
+
+Two parts:
+
+* mixins: the loop-independent test mixins, each given rose as its loop;
+* modules: the high-level test modules, run with rose as the default policy's
+  loop factory (so asyncio.run, asyncio.Runner and new_event_loop give rose).
+
+Each suite runs in a child process, in a scratch directory, reporting every
+test as it starts and ends. A test that outlives the per-test timeout is
+recorded as a timeout, the child is killed, and a new child carries on after
+it. Tests listed in whitebox.txt (beside this file, each with its reason) are
+not run: they test asyncio's selector internals, not loop behaviour.
+
+Prints pass/fail/error/skip/excluded/timeout per suite and a total; the exit
+status is 1 if any test failed, errored or timed out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WHITEBOX_FILE = os.path.join(HERE, 'whitebox.txt')
+
+# suite name -> (module, mixin class, how the mixin takes its loop)
+MIXINS = {
+    'test_events.EventLoopTestsMixin': ('test_events', 'EventLoopTestsMixin', 'create_event_loop'),
+    'test_events.SubprocessTestsMixin': ('test_events', 'SubprocessTestsMixin', 'events_subprocess'),
+    'test_sock_lowlevel.BaseSockTestsMixin': ('test_sock_lowlevel', 'BaseSockTestsMixin', 'create_event_loop'),
+    'test_sendfile.SendfileTestsBase': ('test_sendfile', 'SendfileTestsBase', 'create_event_loop'),
+    'test_server.BaseStartServer': ('test_server', 'BaseStartServer', 'new_loop'),
+    'test_buffered_proto.BaseTestBufferedProtocol': ('test_buffered_proto', 'BaseTestBufferedProtocol', 'new_loop'),
+    'test_sslproto.BaseStartTLS': ('test_sslproto', 'BaseStartTLS', 'new_loop'),
+    'test_subprocess.SubprocessMixin': ('test_subprocess', 'SubprocessMixin', 'self_loop'),
+}
+MODULES = ['test_streams', 'test_tasks', 'test_taskgroups', 'test_timeouts', 'test_runners',
+           'test_locks', 'test_queues', 'test_waitfor', 'test_futures', 'test_pep492',
+           'test_context', 'test_threads']
+
+OUTCOMES = ('pass', 'fail', 'error', 'skip', 'excluded', 'timeout')
+
+
+def read_whitebox() -> dict[str, str]:
+    """The excluded tests: {'suite.test_name': reason}."""
+    excluded = {}
+    with open(WHITEBOX_FILE, encoding='utf-8') as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith('#'):
+                continue
+            test_id, _, reason = line.partition(':')
+            excluded[test_id.strip()] = reason.strip()
+    return excluded
+
+
+# ---------------------------------------------------------------------------
+# Child: build one suite and run it, reporting each test on stdout.
+
+def _test_name(test: unittest.TestCase) -> str:
+    return test.id().rsplit('.', 1)[-1] if isinstance(test, unittest.TestCase) else str(test)
+
+
+def _flatten(suite) -> list:
+    tests = []
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            tests.extend(_flatten(item))
+        else:
+            tests.append(item)
+    return tests
+
+
+def _mixin_suite(suite_name: str):
+    import asyncio
+    import importlib
+    import rose
+    from test.test_asyncio import utils as test_utils
+
+    module_name, mixin_name, hook = MIXINS[suite_name]
+    module = importlib.import_module(f'test.test_asyncio.{module_name}')
+    mixin = getattr(module, mixin_name)
+    namespace = {'__module__': module.__name__}
+    bases = (mixin, unittest.TestCase)
+    if hook == 'create_event_loop':
+        namespace['create_event_loop'] = lambda self: rose.new_event_loop()
+        bases = (mixin, test_utils.TestCase)
+    elif hook == 'new_loop':
+        namespace['new_loop'] = lambda self: rose.new_event_loop()
+    elif hook == 'events_subprocess':
+        # SubprocessTestsMixin uses self.loop, set up by EventLoopTestsMixin
+        # (as in test_events' own classes); only its own tests are run.
+        namespace['create_event_loop'] = lambda self: rose.new_event_loop()
+        bases = (mixin, module.EventLoopTestsMixin, test_utils.TestCase)
+    elif hook == 'self_loop':
+        def setUp(self):
+            test_utils.TestCase.setUp(self)
+            self.loop = rose.new_event_loop()
+            self.set_event_loop(self.loop)
+        namespace['setUp'] = setUp
+        bases = (mixin, test_utils.TestCase)
+    cls = type(f'Rose{mixin_name}', bases, namespace)
+    loader = unittest.TestLoader()
+    names = loader.getTestCaseNames(cls)
+    if module_name == 'test_events':
+        names = [n for n in names if n in loader.getTestCaseNames(mixin)]
+    asyncio.set_event_loop_policy(None)
+    return [cls(name) for name in names]
+
+
+def _module_suite(module_name: str):
+    import asyncio
+    import importlib
+    import rose
+    # The modules reset the policy at will; the factory lives on the class.
+    asyncio.DefaultEventLoopPolicy._loop_factory = rose.EventLoop
+    module = importlib.import_module(f'test.test_asyncio.{module_name}')
+    return _flatten(unittest.defaultTestLoader.loadTestsFromModule(module))
+
+
+class _ReportingResult(unittest.TestResult):
+    """Writes one JSON line per test event to the parent."""
+
+    def __init__(self, stream, suite_name: str):
+        super().__init__()
+        self._out = stream
+        self._suite = suite_name
+        self._current = None
+        self._outcome = None
+
+    def _emit(self, **event) -> None:
+        self._out.write(json.dumps(event) + '\n')
+        self._out.flush()
+
+    def startTest(self, test):
+        super().startTest(test)
+        self._current = _test_name(test)
+        self._outcome = ('pass', '')
+        self._emit(event='start', test=self._current)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        outcome, detail = self._outcome
+        self._emit(event='end', test=self._current, outcome=outcome, detail=detail[-3000:])
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        if isinstance(test, unittest.TestCase):
+            self._outcome = ('error', self._exc_info_to_string(err, test))
+        else:
+            # A class or module fixture failed.
+            self._emit(event='end', test=str(test), outcome='error',
+                       detail=self._exc_info_to_string(err, None)[-3000:])
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._outcome = ('fail', self._exc_info_to_string(err, test))
+
+    def addSubTest(self, test, subtest, err):
+        super().addSubTest(test, subtest, err)
+        if err is not None:
+            kind = 'fail' if issubclass(err[0], test.failureException) else 'error'
+            self._outcome = (kind, f'{subtest}: ' + self._exc_info_to_string(err, test))
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._outcome = ('skip', reason)
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self._outcome = ('fail', 'unexpected success')
+
+
+def child_main(suite_name: str, skip: set[str]) -> None:
+    # Report on a dup of stdout: the tests may write to stdout themselves.
+    report = os.fdopen(os.dup(1), 'w', buffering=1)
+    os.dup2(2, 1)
+    excluded = read_whitebox()
+    if suite_name in MIXINS:
+        tests = _mixin_suite(suite_name)
+    else:
+        tests = _module_suite(suite_name)
+    result = _ReportingResult(report, suite_name)
+    runnable = []
+    for test in tests:
+        name = _test_name(test)
+        if name in skip:
+            continue
+        reason = excluded.get(f'{suite_name}.{name}')
+        if reason is not None:
+            result._emit(event='end', test=name, outcome='excluded', detail=reason)
+            continue
+        runnable.append(test)
+    unittest.TestSuite(runnable).run(result)
+    result._emit(event='done')
+
+
+# ---------------------------------------------------------------------------
+# Parent: run every suite in children, bound each test in time, summarise.
+
+def run_suite(suite_name: str, timeout: float, verbose: bool) -> dict[str, list]:
+    results: dict[str, list] = {outcome: [] for outcome in OUTCOMES}
+    finished: set[str] = set()
+    workdir = tempfile.mkdtemp(prefix='rose-conformance-')
+    try:
+        while True:
+            skip_path = os.path.join(workdir, 'skip.json')
+            with open(skip_path, 'w') as f:
+                json.dump(sorted(finished), f)
+            env = dict(os.environ)
+            env.pop('PYTHONASYNCIODEBUG', None)
+            child = subprocess.Popen(
+                [sys.executable, os.path.abspath(__file__), '--child', suite_name, '--skip-file', skip_path],
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL if not verbose else None,
+                cwd=workdir, env=env, start_new_session=True)
+            current, done = None, False
+            deadline = time.monotonic() + timeout
+            buffer = b''
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                ready, _, _ = select.select([child.stdout], [], [], remaining)
+                if not ready:
+                    continue
+                chunk = os.read(child.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                buffer += chunk
+                while b'\n' in buffer:
+                    line, buffer = buffer.split(b'\n', 1)
+                    event = json.loads(line)
+                    if event['event'] == 'start':
+                        current = event['test']
+                        deadline = time.monotonic() + timeout
+                    elif event['event'] == 'end':
+                        finished.add(event['test'])
+                        results[event['outcome']].append((event['test'], event['detail']))
+                        if verbose or event['outcome'] in ('fail', 'error'):
+                            print(f"  {event['outcome'].upper():8} {suite_name}.{event['test']}", flush=True)
+                        if verbose and event['outcome'] in ('fail', 'error'):
+                            print('    ' + event['detail'].replace('\n', '\n    '), flush=True)
+                        current = None
+                        deadline = time.monotonic() + timeout
+                    elif event['event'] == 'done':
+                        done = True
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+            child.stdout.close()
+            if done:
+                break
+            if current is None:
+                # The child died between tests (a crash in a fixture or at import).
+                results['error'].append(('<child>', f'child exited with {child.returncode}'))
+                print(f'  ERROR    {suite_name}: child exited with {child.returncode}', flush=True)
+                break
+            finished.add(current)
+            kind = 'timeout' if child.returncode == -signal.SIGKILL else 'error'
+            detail = f'no result after {timeout:g} s' if kind == 'timeout' else f'child died ({child.returncode})'
+            results[kind].append((current, detail))
+            print(f'  {kind.upper():8} {suite_name}.{current}: {detail}', flush=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--part', choices=('mixins', 'modules', 'all'), default='all')
+    parser.add_argument('--suite', action='append', help='run only this suite (repeatable)')
+    parser.add_argument('--timeout', type=float, default=60.0, help='seconds per test')
+    parser.add_argument('--verbose', action='store_true', help='print every test')
+    parser.add_argument('--child', help=argparse.SUPPRESS)
+    parser.add_argument('--skip-file', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        with open(args.skip_file) as f:
+            child_main(args.child, set(json.load(f)))
+        return 0
+
+    suites = args.suite or (
+        (list(MIXINS) if args.part in ('mixins', 'all') else []) +
+        (MODULES if args.part in ('modules', 'all') else []))
+    unknown = [s for s in suites if s not in MIXINS and s not in MODULES]
+    if unknown:
+        parser.error(f'unknown suite(s): {", ".join(unknown)}; known: {", ".join(list(MIXINS) + MODULES)}')
+
+    print(f'rose conformance: CPython {sys.version.split()[0]} test.test_asyncio, '
+          f'{args.timeout:g} s per test', flush=True)
+    t0 = time.monotonic()
+    totals = {outcome: 0 for outcome in OUTCOMES}
+    rows = []
+    for name in suites:
+        results = run_suite(name, args.timeout, args.verbose)
+        counts = {outcome: len(results[outcome]) for outcome in OUTCOMES}
+        for outcome in OUTCOMES:
+            totals[outcome] += counts[outcome]
+        rows.append((name, counts))
+        print(_row(name, counts), flush=True)
+    print('-' * 100)
+    print(_row('total', totals))
+    print(f'({time.monotonic() - t0:.0f} s)')
+    bad = totals['fail'] + totals['error'] + totals['timeout']
+    return 1 if bad else 0
+
+
+def _row(name: str, counts: dict[str, int]) -> str:
+    ran = counts['pass'] + counts['fail'] + counts['error'] + counts['timeout']
+    cells = ' '.join(f'{outcome} {counts[outcome]:4d}' for outcome in OUTCOMES)
+    return f'{name:46} {counts["pass"]:4d}/{ran:<4d} {cells}'
+
+
+if __name__ == '__main__':
+    sys.exit(main())

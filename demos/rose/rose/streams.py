@@ -1,0 +1,562 @@
+"""Transports on libuv streams: TCP and Unix sockets (and, in ``pipes``, pipes).
+
+A transport owns a ``pyuv.TCP`` or ``pyuv.Pipe`` handle and keeps asyncio's
+whole transport contract. The hot path is short on purpose: libuv's read
+callback calls ``protocol.data_received`` directly (no ``call_soon`` per read,
+no extra buffer), and ``write()`` first tries ``uv_try_write``; only what the
+kernel does not take at once is queued in libuv (``uv_write``), whose queue is
+the transport's write buffer for flow control.
+
+The pieces are mixins so that the pipe transports reuse them:
+``_Reading`` (read callbacks, pause/resume), ``_Writing`` (write, flow
+control, draining before close) and ``_UVTransport`` (closing, errors, repr).
+"""
+
+from __future__ import annotations
+
+import collections
+import inspect
+import socket
+import warnings
+from asyncio import base_events, constants, futures, protocols, transports, trsock
+from asyncio.log import logger
+from typing import Any
+
+import pyuv
+
+from . import errors
+
+__all__ = ['StreamTransport', 'open_stream_handle', 'attach_to_server', 'detach_from_server']
+
+_UVError = pyuv.error.UVError
+_UV_EOF = errors.UV_EOF
+_UV_EAGAIN = errors.UV_EAGAIN
+_UV_ECANCELED = errors.UV_ECANCELED
+
+# Server._attach()/_detach() take the transport from Python 3.13 on.
+_SERVER_TRACKS_TRANSPORTS = 'transport' in inspect.signature(base_events.Server._attach).parameters
+
+
+def attach_to_server(server, transport) -> None:
+    if _SERVER_TRACKS_TRANSPORTS:
+        server._attach(transport)
+    else:
+        server._attach()
+
+
+def detach_from_server(server, transport) -> None:
+    if _SERVER_TRACKS_TRANSPORTS:
+        server._detach(transport)
+    else:
+        server._detach()
+
+
+def open_stream_handle(uv_loop: pyuv.Loop, fd: int, family: int) -> pyuv.Stream:
+    """A pyuv stream handle that takes ownership of the connected socket *fd*."""
+    handle = pyuv.Pipe(uv_loop, False) if family == socket.AF_UNIX else pyuv.TCP(uv_loop)
+    try:
+        handle.open(fd)
+    except _UVError as exc:
+        handle.close()
+        raise errors.from_pyuv_error(exc) from None
+    return handle
+
+
+class _UVTransport:
+    """State and closing logic shared by rose's stream and pipe transports.
+
+    A subclass sets ``_handle`` (the pyuv handle) and implements
+    ``_release()``, which frees what the transport owns once it is closed.
+    """
+
+    _handle: pyuv.Stream | None = None
+    _server = None
+    _empty_waiter = None
+
+    def _init_state(self, loop, handle, protocol, server=None) -> None:
+        self._loop = loop
+        self._handle = handle
+        self._closing = False  # close() or an error: no more reading
+        self._conn_lost = 0  # connection_lost() scheduled (and writes after it)
+        self._paused = False  # pause_reading()
+        self._eof = False  # write_eof()
+        self._protocol_connected = False
+        self._server = server
+        self.set_protocol(protocol)
+        if server is not None:
+            attach_to_server(server, self)
+        loop._uv_owners.add(self)
+
+    def _connect_protocol(self, waiter) -> None:
+        """Schedule connection_made, then reading, then the waiter, as asyncio does."""
+        loop = self._loop
+        loop.call_soon(self._protocol.connection_made, self)
+        loop.call_soon(self._start_reading)
+        if waiter is not None:
+            loop.call_soon(futures._set_result_unless_cancelled, waiter, None)
+
+    def get_protocol(self):
+        return self._protocol
+
+    def set_protocol(self, protocol) -> None:
+        self._protocol = protocol
+        self._protocol_connected = True
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def close(self) -> None:
+        """Close the transport: buffered data is still sent, then connection_lost(None)."""
+        if self._closing:
+            return
+        self._closing = True
+        self._stop_reading()
+        if not self._write_pending():
+            self._conn_lost += 1
+            self._loop.call_soon(self._call_connection_lost, None)
+
+    def _write_pending(self) -> int:
+        return 0  # a read-only transport never has data to send
+
+    def abort(self) -> None:
+        """Close at once, dropping buffered data; connection_lost(None) follows."""
+        self._force_close(None)
+
+    def _fatal_error(self, exc: BaseException, message: str = 'Fatal error on transport') -> None:
+        if isinstance(exc, OSError):
+            if self._loop.get_debug():
+                logger.debug('%r: %s', self, message, exc_info=True)
+        else:
+            self._loop.call_exception_handler({
+                'message': message,
+                'exception': exc,
+                'transport': self,
+                'protocol': self._protocol,
+            })
+        self._force_close(exc)
+
+    def _force_close(self, exc: BaseException | None) -> None:
+        if self._conn_lost:
+            return
+        if not self._closing:
+            self._closing = True
+            self._stop_reading()
+        self._conn_lost += 1
+        # Closing the libuv handle drops whatever is still queued.
+        self._close_handle()
+        self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _call_connection_lost(self, exc: BaseException | None) -> None:
+        try:
+            if self._protocol_connected:
+                self._protocol.connection_lost(exc)
+        finally:
+            self._close_handle()
+            self._release()
+            self._protocol = None
+            self._loop = None
+            server = self._server
+            if server is not None:
+                detach_from_server(server, self)
+                self._server = None
+
+    def _close_handle(self) -> None:
+        handle = self._handle
+        if handle is not None and not handle.closed:
+            handle.close()
+
+    def _loop_closed(self) -> None:
+        """The loop is closing with this transport open: free the libuv side only.
+
+        The protocol is not told, as with asyncio's loop; the transport
+        still warns about being left open when it is collected.
+        """
+        self._close_handle()
+
+    def _release(self) -> None:
+        raise NotImplementedError
+
+    def _handle_state(self) -> str:
+        handle = self._handle
+        if handle is None or handle.closed:
+            return 'closed'
+        if self._closing:
+            return 'closing'
+        return 'open'
+
+
+class _Reading:
+    """Reading from a pyuv stream into a Protocol or a BufferedProtocol.
+
+    libuv's read callback delivers at once when the loop allows it (see
+    ``EventLoop._run_once``), else it queues the delivery behind the
+    callbacks that were ready first. Data that arrives for a protocol that
+    has paused reading meanwhile (or that a BufferedProtocol's buffer could
+    not take) waits in ``_stash`` until resume_reading().
+    """
+
+    max_size = 256 * 1024  # as asyncio: the largest get_buffer() request
+
+    _read_error_message = 'Fatal read error on socket transport'
+    _uv_reading = False  # libuv is reading for us
+    _stash: collections.deque | None = None  # (data, error) read but not delivered
+    _on_read_cb = None
+
+    def set_protocol(self, protocol) -> None:
+        self._protocol = protocol
+        self._protocol_connected = True
+        if isinstance(protocol, protocols.BufferedProtocol):
+            self._data_received = self._feed_buffered
+        else:
+            self._data_received = protocol.data_received
+        if self._on_read_cb is None:
+            # pyuv calls it through a borrowed reference: keep one for good.
+            self._on_read_cb = self._on_read
+
+    def is_reading(self) -> bool:
+        return not self._closing and not self._paused
+
+    def pause_reading(self) -> None:
+        if not self.is_reading():
+            return
+        self._paused = True
+        self._stop_reading()
+        if self._loop.get_debug():
+            logger.debug('%r pauses reading', self)
+
+    def resume_reading(self) -> None:
+        if self._closing or not self._paused:
+            return
+        self._paused = False
+        if self._stash:
+            self._loop.call_soon(self._deliver_stash)
+        else:
+            self._start_reading()
+        if self._loop.get_debug():
+            logger.debug('%r resumes reading', self)
+
+    def _start_reading(self) -> None:
+        if not self.is_reading() or self._handle is None or self._stash:
+            return
+        try:
+            self._handle.start_read(self._on_read_cb)
+        except _UVError as exc:
+            self._uv_reading = False
+            self._fatal_error(errors.from_pyuv_error(exc), self._read_error_message)
+        else:
+            self._uv_reading = True
+
+    def _stop_reading(self) -> None:
+        if self._uv_reading:
+            self._uv_reading = False
+            handle = self._handle
+            if not handle.closed:
+                handle.stop_read()
+
+    def _on_read(self, handle, data, error):
+        # The hot path: libuv's read callback -> protocol.data_received.
+        if data and self._loop._io_direct:
+            try:
+                self._data_received(data)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
+            return
+        if data is None:
+            self._uv_reading = False  # pyuv stops reading on EOF and errors
+        elif not data:
+            return  # libuv found nothing to read after all
+        if self._loop._io_direct:
+            self._deliver(data, error)
+        else:
+            self._loop._defer_io(self._deliver_later, data, error)
+
+    def _deliver_later(self, data, error) -> None:
+        if self._closing:
+            return
+        if self._paused:
+            self._keep(data, error)
+        else:
+            self._deliver(data, error)
+
+    def _keep(self, data, error, first: bool = False) -> None:
+        if self._stash is None:
+            self._stash = collections.deque()
+        if first:
+            self._stash.appendleft((data, error))
+        else:
+            self._stash.append((data, error))
+
+    def _deliver(self, data, error) -> None:
+        if data is None:
+            self._on_read_end(error)
+            return
+        try:
+            self._data_received(data)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
+
+    def _deliver_stash(self) -> None:
+        stash = self._stash
+        while stash and not self._paused and not self._closing:
+            self._deliver(*stash.popleft())
+        if not stash:
+            self._stash = None
+            self._start_reading()
+
+    def _feed_buffered(self, data: bytes) -> None:
+        """Copy *data* into the BufferedProtocol's buffers, as far as reading goes on."""
+        protocol = self._protocol
+        view = memoryview(data)
+        while view:
+            try:
+                buf = protocol.get_buffer(len(view))
+                size = len(buf)
+                if not size:
+                    raise RuntimeError('get_buffer() returned an empty buffer')
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, 'Fatal error: protocol.get_buffer() call failed.')
+                return
+            if size > len(view):
+                size = len(view)
+            memoryview(buf).cast('B')[:size] = view[:size]
+            view = view[size:]
+            try:
+                protocol.buffer_updated(size)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, 'Fatal error: protocol.buffer_updated() call failed.')
+                return
+            if view and (self._paused or self._closing or self._protocol is not protocol):
+                if not self._closing:
+                    self._keep(bytes(view), None, first=True)
+                    if not self._paused:
+                        # The protocol changed (start_tls): it gets the rest.
+                        self._loop.call_soon(self._deliver_stash)
+                return
+
+    def _on_read_end(self, error: int) -> None:
+        if error == _UV_EOF:
+            self._on_eof()
+        elif error != _UV_ECANCELED:
+            self._fatal_error(errors.uv_error(error), self._read_error_message)
+
+    def _on_eof(self) -> None:
+        if self._loop.get_debug():
+            logger.debug('%r received EOF', self)
+        try:
+            keep_open = self._protocol.eof_received()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, 'Fatal error: protocol.eof_received() call failed.')
+            return
+        if not keep_open:
+            self.close()
+
+
+class _Writing:
+    """Writing to a pyuv stream: uv_try_write first, then libuv's write queue."""
+
+    _write_error_message = 'Fatal write error on socket transport'
+
+    def write(self, data) -> None:
+        """Write *data* (bytes-like); what the kernel does not take is queued."""
+        if type(data) is bytes:
+            immutable = True
+        else:
+            if not isinstance(data, (bytes, bytearray, memoryview)):
+                raise TypeError(f'data argument must be a bytes-like object, '
+                                f'not {type(data).__name__!r}')
+            data = memoryview(data).cast('B')
+            immutable = False
+        if self._eof:
+            raise RuntimeError('Cannot call write() after write_eof()')
+        if self._empty_waiter is not None:
+            raise RuntimeError('unable to write; sendfile is in progress')
+        if not data:
+            return
+        if self._conn_lost:
+            if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+                logger.warning('socket.send() raised exception.')
+            self._conn_lost += 1
+            return
+        handle = self._handle
+        if not handle.write_queue_size:
+            try:
+                sent = handle.try_write(data)
+            except _UVError as exc:
+                if exc.args[0] != _UV_EAGAIN:
+                    self._fatal_error(errors.from_pyuv_error(exc), self._write_error_message)
+                    return
+                sent = 0
+            if sent == len(data):
+                return
+            if sent:
+                data = memoryview(data)[sent:]
+        if not immutable:
+            # Queued data must not change if the caller reuses its buffer.
+            data = bytes(data)
+        try:
+            handle.write(data, self._on_write_done)
+        except _UVError as exc:
+            self._fatal_error(errors.from_pyuv_error(exc), self._write_error_message)
+            return
+        self._maybe_pause_protocol()
+
+    def writelines(self, list_of_data) -> None:
+        """Write every bytes-like object of *list_of_data*, in order."""
+        if self._eof:
+            raise RuntimeError('Cannot call writelines() after write_eof()')
+        if self._empty_waiter is not None:
+            raise RuntimeError('unable to writelines; sendfile is in progress')
+        data = b''.join(list_of_data)
+        if data:
+            self.write(data)
+
+    def get_write_buffer_size(self) -> int:
+        """Bytes written but not yet taken by the kernel (libuv's write queue)."""
+        handle = self._handle
+        if handle is None or handle.closed:
+            return 0
+        return handle.write_queue_size
+
+    _write_pending = get_write_buffer_size
+
+    def _on_write_done(self, handle, error):
+        if error == _UV_ECANCELED:
+            return  # the handle was closed with writes queued
+        if self._loop._io_direct:
+            self._write_done(error)
+        else:
+            self._loop._defer_io(self._write_done, error)
+
+    def _write_done(self, error) -> None:
+        if self._loop is None:
+            return
+        if error is not None:
+            exc = errors.uv_error(error)
+            self._fatal_error(exc, self._write_error_message)
+            if self._empty_waiter is not None and not self._empty_waiter.done():
+                self._empty_waiter.set_exception(exc)
+            return
+        if self._conn_lost:
+            return
+        self._maybe_resume_protocol()  # may write more
+        if self.get_write_buffer_size():
+            return
+        if self._empty_waiter is not None and not self._empty_waiter.done():
+            self._empty_waiter.set_result(None)
+        if self._closing:
+            if not self._conn_lost:
+                self._conn_lost += 1
+                self._call_connection_lost(None)
+        elif self._eof:
+            self._write_eof_now()
+
+    def _make_empty_waiter(self):
+        if self._empty_waiter is not None:
+            raise RuntimeError('Empty waiter is already set')
+        self._empty_waiter = self._loop.create_future()
+        if not self.get_write_buffer_size():
+            self._empty_waiter.set_result(None)
+        return self._empty_waiter
+
+    def _reset_empty_waiter(self) -> None:
+        self._empty_waiter = None
+
+
+class StreamTransport(_Reading, _Writing, _UVTransport,
+                      transports._FlowControlMixin, transports.Transport):
+    """A TCP or Unix-socket connection on a ``pyuv.TCP``/``pyuv.Pipe`` handle.
+
+    The handle owns the socket's descriptor; the ``socket.socket`` object is
+    kept for ``get_extra_info('socket')`` and detached when the handle closes.
+    """
+
+    _start_tls_compatible = True
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
+    _sock: socket.socket | None = None
+
+    def __init__(self, loop, sock: socket.socket, protocol, waiter=None,
+                 extra: dict[str, Any] | None = None, server=None,
+                 handle: pyuv.Stream | None = None):
+        transports._FlowControlMixin.__init__(self, extra, loop)
+        self._extra['socket'] = trsock.TransportSocket(sock)
+        try:
+            self._extra['sockname'] = sock.getsockname()
+        except OSError:
+            self._extra['sockname'] = None
+        if 'peername' not in self._extra:
+            try:
+                self._extra['peername'] = sock.getpeername()
+            except OSError:
+                self._extra['peername'] = None
+        self._sock = sock
+        self._sock_fd = sock.fileno()
+        base_events._set_nodelay(sock)
+        if handle is None:
+            handle = open_stream_handle(loop._uv, self._sock_fd, sock.family)
+        self._init_state(loop, handle, protocol, server)
+        loop._transports[self._sock_fd] = self
+        self._connect_protocol(waiter)
+
+    def __repr__(self) -> str:
+        info = [self.__class__.__name__, self._handle_state(), f'fd={self._sock_fd}']
+        if self._loop is not None and not self._loop.is_closed():
+            info.append('read=polling' if self._uv_reading else 'read=idle')
+            info.append(f'write=<bufsize={self.get_write_buffer_size()}>')
+        return '<{}>'.format(' '.join(info))
+
+    def __del__(self, _warn=warnings.warn) -> None:
+        if self._sock is not None:
+            _warn(f'unclosed transport {self!r}', ResourceWarning, source=self)
+            self._close_handle()
+            self._release()
+            server = self._server
+            if server is not None:
+                detach_from_server(server, self)
+                self._server = None
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        """Shut down the sending side once buffered data is sent."""
+        if self._closing or self._eof:
+            return
+        self._eof = True
+        if not self.get_write_buffer_size():
+            self._write_eof_now()
+
+    def _write_eof_now(self) -> None:
+        try:
+            self._handle.shutdown(self._on_shutdown)
+        except _UVError as exc:
+            self._fatal_error(errors.from_pyuv_error(exc), 'Fatal error on shutdown')
+
+    def _on_shutdown(self, handle, error) -> None:
+        if error is not None and error != _UV_ECANCELED and self._loop is not None:
+            if self._loop.get_debug():
+                logger.debug('%r: shutdown failed: %s', self, errors.uv_error(error))
+
+    def _close_handle(self) -> None:
+        super()._close_handle()
+        # The handle closed the descriptor: the socket object must not close it again.
+        sock = self._sock
+        if sock is not None and sock.fileno() != -1:
+            sock.detach()
+
+    def _release(self) -> None:
+        self._sock = None
+
+    def _call_connection_lost(self, exc: BaseException | None) -> None:
+        super()._call_connection_lost(exc)
+        if self._empty_waiter is not None and not self._empty_waiter.done():
+            self._empty_waiter.set_exception(ConnectionError('Connection is closed by peer'))
