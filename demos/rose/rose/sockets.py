@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import functools
 import io
+import operator
 import os
 import socket
 from asyncio import base_events, exceptions
@@ -33,16 +34,20 @@ class SocketMethods:
     """Mixin for the event loop: the ``sock_*`` coroutines of AbstractEventLoop."""
 
     async def _sock_io(self, sock: socket.socket, writing: bool,
-                       attempt: Callable[..., Any], *args: Any) -> Any:
-        """Return ``attempt(*args)``, retrying it while it would block."""
+                       attempt: Callable[[socket.socket], Any]) -> Any:
+        """Return ``attempt(sock)``, retrying it while it would block.
+
+        *attempt* looks the socket's method up on each try (as asyncio does),
+        so a socket whose methods change meanwhile is served correctly.
+        """
         try:
-            result = attempt(*args)
+            result = attempt(sock)
         except (BlockingIOError, InterruptedError):
             pass
         else:
             if result is not _NOT_DONE:
                 return result
-        return await self._sock_wait(sock, writing, attempt, *args)
+        return await self._sock_wait(sock, writing, attempt, sock)
 
     def _sock_wait(self, sock: socket.socket, writing: bool,
                    attempt: Callable[..., Any], *args: Any):
@@ -78,29 +83,29 @@ class SocketMethods:
     async def sock_recv(self, sock: socket.socket, n: int) -> bytes:
         """Receive up to *n* bytes from *sock*."""
         _check_sock(self, sock)
-        return await self._sock_io(sock, False, sock.recv, n)
+        return await self._sock_io(sock, False, operator.methodcaller('recv', n))
 
     async def sock_recv_into(self, sock: socket.socket, buf) -> int:
         """Receive into the writable buffer *buf*; return the number of bytes."""
         _check_sock(self, sock)
-        return await self._sock_io(sock, False, sock.recv_into, buf)
+        return await self._sock_io(sock, False, operator.methodcaller('recv_into', buf))
 
     async def sock_recvfrom(self, sock: socket.socket, bufsize: int) -> tuple[bytes, Any]:
         """Receive a datagram of up to *bufsize* bytes; return (data, address)."""
         _check_sock(self, sock)
-        return await self._sock_io(sock, False, sock.recvfrom, bufsize)
+        return await self._sock_io(sock, False, operator.methodcaller('recvfrom', bufsize))
 
     async def sock_recvfrom_into(self, sock: socket.socket, buf, nbytes: int = 0) -> tuple[int, Any]:
         """Receive a datagram into *buf*; return (number of bytes, address)."""
         _check_sock(self, sock)
         if not nbytes:
             nbytes = len(buf)
-        return await self._sock_io(sock, False, sock.recvfrom_into, buf, nbytes)
+        return await self._sock_io(sock, False, operator.methodcaller('recvfrom_into', buf, nbytes))
 
     async def sock_sendto(self, sock: socket.socket, data, address) -> int:
         """Send a datagram to *address*; return the number of bytes sent."""
         _check_sock(self, sock)
-        return await self._sock_io(sock, True, sock.sendto, data, address)
+        return await self._sock_io(sock, True, operator.methodcaller('sendto', data, address))
 
     async def sock_sendall(self, sock: socket.socket, data) -> None:
         """Send all of *data* on the connected *sock*."""
@@ -145,7 +150,7 @@ class SocketMethods:
         """Accept a connection on the listening *sock*; return (conn, address)."""
         _check_sock(self, sock)
 
-        def accept():
+        def accept(sock):
             conn, address = sock.accept()
             conn.setblocking(False)
             return conn, address

@@ -265,6 +265,16 @@ class _Reading:
             return
         if data is None:
             self._uv_reading = False  # pyuv stops reading on EOF and errors
+            if error == _UV_EOF:
+                # asyncio learns of EOF from a recv() of its own, one
+                # iteration after the last data at the soonest; libuv may
+                # report both at once. Keep asyncio's order of events.
+                loop = self._loop
+                if loop._io_direct:
+                    loop.call_soon(self._deliver_later, None, error)
+                else:
+                    loop._defer_io(loop.call_soon, self._deliver_later, None, error)
+                return
         elif not data:
             return  # libuv found nothing to read after all
         if self._loop._io_direct:

@@ -24,6 +24,7 @@ import os
 import pwd
 import signal
 import subprocess
+import time
 from asyncio import base_subprocess
 from typing import Any
 
@@ -59,11 +60,35 @@ class _LibuvChild:
         self.returncode: int | None = None
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self._handle = handle
+        self._reaped = None  # told when wait() takes the status
 
     def __repr__(self) -> str:
         return f'<{self.__class__.__name__}: returncode: {self.returncode} args: {self.args!r}>'
 
     def poll(self) -> int | None:
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Block until the child exits, as Popen.wait() does (and with its caveats).
+
+        The status is taken here, so libuv will not see the exit: the
+        transport is told from the loop instead.
+        """
+        if self.returncode is not None:
+            return self.returncode
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            pid, status = os.waitpid(self.pid, 0 if deadline is None else os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            time.sleep(0.001)
+        self.returncode = os.waitstatus_to_exitcode(status)
+        if not self._handle.closed:
+            self._handle.close()
+        if self._reaped is not None:
+            self._reaped(self.returncode)
         return self.returncode
 
     def send_signal(self, sig: int) -> None:
@@ -134,6 +159,12 @@ class ProcessTransport(base_subprocess.BaseSubprocessTransport):
         files = [None if fd is None else open(fd, 'wb' if i == 0 else 'rb', buffering=0)
                  for i, fd in enumerate(parent_ends)]
         self._proc = _LibuvChild(args, handle, *files)
+        self._proc._reaped = self._reaped_by_wait
+
+    def _reaped_by_wait(self, returncode: int) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon(self._exited, returncode)
 
     def _on_exit(self, handle, exit_status: int, term_signal: int) -> None:
         handle.close()
@@ -175,7 +206,8 @@ class ProcessTransport(base_subprocess.BaseSubprocessTransport):
         self._watch = None
         if self._loop is None or self._returncode is not None:
             return
-        self._proc.returncode = returncode
+        if self._proc.returncode is None:
+            self._proc.returncode = returncode
         self._process_exited(returncode)
 
     def _loop_closed(self) -> None:
