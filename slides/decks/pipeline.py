@@ -83,8 +83,8 @@ class Build:
 
     def __init__(self, talks: list[Talk] | None = None, *, out: Path = DEFAULT_OUT,
                  state: Path = DEFAULT_STATE, langs: tuple[str, ...] = LANGUAGES,
-                 force: bool = False, pdf: bool = True, progress: Progress | None = None,
-                 browser=None) -> None:
+                 force: bool = False, pdf: bool = True, progress: Progress | None = None
+                 ) -> None:
         self.talks = find_talks() if talks is None else talks
         self.out = out.resolve()
         self.state = state.resolve()
@@ -93,8 +93,7 @@ class Build:
         self.pdf = pdf
         self.progress = progress or Quiet()
         self._browser_stack = contextlib.ExitStack()
-        self._own_browser = browser is None
-        self._browser = browser  # a running playwright Browser to reuse, if given
+        self._browser = None
 
     # -- stamps ------------------------------------------------------------------------
 
@@ -221,7 +220,6 @@ class Build:
         with self._browser_stack, jupyter_sandbox():
             for talk in self.talks:
                 results += self._talk(talk, toolchain, position, total)
-        if self._own_browser:
-            self._browser = None
+        self._browser = None
         self._index()
         return results

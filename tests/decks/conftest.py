@@ -68,8 +68,11 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path):
+    """Chromium for one test module. Not longer: while playwright's sync API is open, an
+    asyncio loop counts as running in this thread, and other packages' tests that call
+    asyncio.run() would fail."""
     with chromium(chromium_path) as running:
         yield running
 
@@ -92,13 +95,15 @@ class Site:
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory, request) -> Site:
-    """Every deck built from scratch: fresh kernels, HTML, and PDFs if Chromium is there
-    (with the session's browser: playwright's sync API runs one at a time)."""
+def built_site(tmp_path_factory) -> Site:
+    """Every deck built from scratch: fresh kernels, HTML, and PDFs if Chromium is there.
+
+    The build opens its own Chromium; being session-scoped, this fixture is set up
+    before any module's ``browser`` (playwright's sync API runs one at a time).
+    """
     out, state = tmp_path_factory.mktemp("site"), tmp_path_factory.mktemp("state")
     pdf = find_chromium() is not None or IN_CI  # under CI a missing Chromium fails
-    browser = request.getfixturevalue("browser") if pdf else None
-    results = Build(out=out, state=state, force=True, pdf=pdf, browser=browser).run()
+    results = Build(out=out, state=state, force=True, pdf=pdf).run()
     return Site(out, state, {(r.talk, r.lang): r for r in results}, pdf)
 
 

@@ -16,16 +16,19 @@ import time
 
 import nbformat
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from decks import ROOT
 from decks.source import slides_of
 
 pytestmark = pytest.mark.timeout(900)
 START_TIMEOUT = 150  # seconds for JupyterLab to answer on a busy 2-core machine
-RAN_FIRST_CELL = """() => {
+# The input prompt of the current slide's first code cell: "[ ]" before, "[*]" queued or
+# running, "[1]" done.
+PROMPT_MATCHES = """pattern => {
     const slide = document.querySelector('.reveal .slides section.present');
     const prompt = slide && slide.querySelector('.jp-CodeCell .jp-InputPrompt');
-    return prompt !== null && prompt.textContent.includes('[1]');
+    return prompt !== null && new RegExp(pattern).test(prompt.textContent);
 }"""
 
 
@@ -80,6 +83,24 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _run(page, cell, tmp_path) -> None:
+    """Select the cell and press Shift+Enter, as the speaker does; press again if the
+    key went nowhere (a click during a slide transition can miss), then wait for it."""
+    for _ in range(3):
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_function(PROMPT_MATCHES, arg=r"\[(\*|\d+)\]", timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            continue
+    try:
+        page.wait_for_function(PROMPT_MATCHES, arg=r"\[\d+\]", timeout=90_000)
+    except PlaywrightTimeout:
+        page.screenshot(path=str(tmp_path / "rise.png"))
+        raise AssertionError(f"the demo did not run; the page is in {tmp_path / 'rise.png'}")
+
+
 @pytest.mark.parametrize("name, lang", [("fosdem", "en"), ("pycones", "es")])
 def test_present_shows_the_deck_in_rise_runs_a_demo_and_stops_on_ctrl_c(
         name, lang, tmp_path, browser, built_site, language_notebooks):
@@ -120,9 +141,7 @@ def test_present_shows_the_deck_in_rise_runs_a_demo_and_stops_on_ctrl_c(
                                                         .includes(w.toLowerCase())); }""",
             arg=demo_words, timeout=30_000)
         cell = current.locator(".jp-CodeCell").first
-        cell.locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Shift+Enter")
-        page.wait_for_function(RAN_FIRST_CELL, timeout=90_000)
+        _run(page, cell, tmp_path)
         errors = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
         assert errors.count() == 0, errors.first.inner_text()
         # the built deck says what this demo prints
