@@ -623,6 +623,8 @@ def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     task's exception is raised here. Ctrl+C raises KeyboardInterrupt in the
     main task where it blocks; if it is not caught there, the other tasks are
     killed and ``run()`` raises it. *fn* may be an ``async def`` function.
+    With ``EVERGREEN_WATCHDOG=seconds`` in the environment, a
+    :class:`evergreen.diagnostics.Watchdog` reports tasks that hold the loop.
     """
     if asyncio.events._get_running_loop() is not None:
         raise RuntimeError('evergreen.run() cannot be called from a running event loop')
@@ -635,6 +637,7 @@ def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     main = Task(target=fn, args=args, kwargs=kwargs, name='MainTask', loop=loop)
     main._main = True
     sigint_handled = False
+    watchdog = None
     try:
         if (threading.current_thread() is threading.main_thread()
                 and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
@@ -650,6 +653,7 @@ def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
                 sigint_handled = True
             except (RuntimeError, ValueError, NotImplementedError):
                 pass
+        watchdog = _watchdog_from_environment(loop)
         main.start()
         try:
             loop.run()
@@ -662,8 +666,23 @@ def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         loop.run_until_complete(loop.shutdown_default_executor())
         return main.result(timeout=0)
     finally:
+        if watchdog is not None:
+            watchdog.stop()
         if sigint_handled and not loop.is_closed():
             loop.remove_signal_handler(signal.SIGINT)
         loop.close()
         _thread_state.loop = previous
+
+
+def _watchdog_from_environment(loop: HubMixin) -> Any:
+    """A started Watchdog if EVERGREEN_WATCHDOG holds a threshold in seconds."""
+    setting = os.environ.get('EVERGREEN_WATCHDOG')
+    if not setting:
+        return None
+    try:
+        threshold = float(setting)
+    except ValueError:
+        raise ValueError(f'EVERGREEN_WATCHDOG must be a number of seconds, not {setting!r}') from None
+    from .diagnostics import Watchdog
+    return Watchdog(threshold, loop=loop).start()
 

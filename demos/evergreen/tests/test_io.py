@@ -332,7 +332,6 @@ def test_serve_forever_returns_when_closed(no_fd_leak, uv_run):
     uv_run(main)
 
 
-@pytest.mark.slow
 def test_a_thousand_concurrent_connections(no_fd_leak, uv_run):
     def main():
         counts = {'peak': 0}
@@ -497,5 +496,4 @@ def test_tty_stream_on_a_pseudo_terminal(no_fd_leak, uv_run):
             os.close(r)
             os.close(w)
 
-    os.set_blocking  # noqa: B018
     uv_run(main)
