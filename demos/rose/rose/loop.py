@@ -224,8 +224,10 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         """The ``pyuv.Loop`` this loop runs on.
 
         Other libraries may create their own pyuv handles on it: they are
-        served by ``run_forever()`` like rose's own, and closed by ``close()``.
+        served by ``run_forever()`` like rose's own, and closed by ``close()``,
+        which also releases the libuv loop: afterwards this raises RuntimeError.
         """
+        self._check_closed()
         return self._uv
 
     def __repr__(self) -> str:
@@ -495,6 +497,11 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         # Close callbacks (and cancelled writes) run on the next iteration.
         self._uv.run(_RUN_NOWAIT)
         self._uv_pending_exc = None
+        # Let the libuv loop go: its descriptors (epoll, eventfd, signal
+        # pipe) close when the last reference to it does.
+        self._uv.exception_sink = None
+        self._uv_timer = self._uv_prepare = None
+        self._uv = None
 
     def __del__(self, _warn=warnings.warn) -> None:
         if not self.is_closed():

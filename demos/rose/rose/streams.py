@@ -111,7 +111,10 @@ class _UVTransport:
             return
         self._closing = True
         self._stop_reading()
-        if not self._write_pending():
+        if self._loop.is_closed():
+            # Too late to tell the protocol: just let go of everything.
+            self._release_now()
+        elif not self._write_pending():
             self._conn_lost += 1
             self._loop.call_soon(self._call_connection_lost, None)
 
@@ -144,21 +147,27 @@ class _UVTransport:
         self._conn_lost += 1
         # Closing the libuv handle drops whatever is still queued.
         self._close_handle()
-        self._loop.call_soon(self._call_connection_lost, exc)
+        if self._loop.is_closed():
+            self._release_now()
+        else:
+            self._loop.call_soon(self._call_connection_lost, exc)
+
+    def _release_now(self) -> None:
+        self._close_handle()
+        self._release()
+        server = self._server
+        if server is not None:
+            detach_from_server(server, self)
+            self._server = None
 
     def _call_connection_lost(self, exc: BaseException | None) -> None:
         try:
             if self._protocol_connected:
                 self._protocol.connection_lost(exc)
         finally:
-            self._close_handle()
-            self._release()
+            self._release_now()
             self._protocol = None
             self._loop = None
-            server = self._server
-            if server is not None:
-                detach_from_server(server, self)
-                self._server = None
 
     def _close_handle(self) -> None:
         handle = self._handle
@@ -527,12 +536,7 @@ class StreamTransport(_Reading, _Writing, _UVTransport,
     def __del__(self, _warn=warnings.warn) -> None:
         if self._sock is not None:
             _warn(f'unclosed transport {self!r}', ResourceWarning, source=self)
-            self._close_handle()
-            self._release()
-            server = self._server
-            if server is not None:
-                detach_from_server(server, self)
-                self._server = None
+            self._release_now()
 
     def can_write_eof(self) -> bool:
         return True

@@ -19,12 +19,14 @@ The pipes themselves are rose's pipe transports either way.
 from __future__ import annotations
 
 import errno
+import functools
 import grp
 import os
 import pwd
 import signal
 import subprocess
 import time
+import weakref
 from asyncio import base_subprocess
 from typing import Any
 
@@ -94,6 +96,9 @@ class _LibuvChild:
     def send_signal(self, sig: int) -> None:
         if self.returncode is not None:
             return  # reaped: the pid may belong to another process now
+        if self._handle.closed:
+            os.kill(self.pid, sig)  # the loop closed: libuv no longer tracks it
+            return
         try:
             self._handle.kill(sig)
         except pyuv.error.ProcessError as exc:
@@ -134,8 +139,11 @@ class ProcessTransport(base_subprocess.BaseSubprocessTransport):
             flags |= pyuv.UV_PROCESS_DETACHED
         env = kwargs.get('env')
         cwd = kwargs.get('cwd')
+        # pyuv keeps a running Process alive until its exit callback runs,
+        # which never happens if the loop closes first: the callback must
+        # not keep the transport (and its pipes) alive with it.
         spawn_kwargs = {'executable': os.fspath(program), 'flags': flags, 'stdio': stdio,
-                        'exit_callback': self._on_exit}
+                        'exit_callback': functools.partial(_relay_exit, weakref.ref(self))}
         if env is not None:
             spawn_kwargs['env'] = {os.fsdecode(k): os.fsdecode(v) for k, v in env.items()}
         if cwd is not None:
@@ -148,7 +156,8 @@ class ProcessTransport(base_subprocess.BaseSubprocessTransport):
             handle = pyuv.Process.spawn(self._loop._uv, argv, **spawn_kwargs)
         except pyuv.error.ProcessError as exc:
             for fd in parent_ends:
-                os.close(fd)
+                if fd is not None:
+                    os.close(fd)
             exc = errors.from_pyuv_error(exc)
             failing = cwd if exc.errno == errno.ENOENT and cwd is not None and not os.path.isdir(cwd) else program
             raise OSError(exc.errno, os.strerror(exc.errno), os.fspath(failing)) from None
@@ -165,10 +174,6 @@ class ProcessTransport(base_subprocess.BaseSubprocessTransport):
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon(self._exited, returncode)
-
-    def _on_exit(self, handle, exit_status: int, term_signal: int) -> None:
-        handle.close()
-        self._exited(-term_signal if term_signal else exit_status)
 
     # Popen ------------------------------------------------------------------
 
@@ -218,6 +223,13 @@ class ProcessTransport(base_subprocess.BaseSubprocessTransport):
         elif watch is not None and not watch.closed:
             watch.close()
         self._watch = None
+
+
+def _relay_exit(transport_ref, handle, exit_status: int, term_signal: int) -> None:
+    handle.close()
+    transport = transport_ref()
+    if transport is not None:
+        transport._exited(-term_signal if term_signal else exit_status)
 
 
 def _identity_flags(kwargs: dict[str, Any]) -> tuple[int, int | None, int | None]:
