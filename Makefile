@@ -43,8 +43,8 @@ slides: setup ## Build every deck (HTML, notebooks, PDF) into site/
 test: setup ## Run every test: setup, pyuv, the demos' packages, the decks
 	@$(ENV_PY) -m pytest
 
-conformance: setup ## Run CPython's asyncio test suites against rose
-	@echo "make conformance: rose has not landed yet (issue 3)." >&2; exit 1
+conformance: setup ## Run CPython's asyncio test suites against rose (CONFORMANCE='--part mixins')
+	@$(ENV_PY) demos/rose/conformance/run.py $(CONFORMANCE)
 
 present: setup ## Present a deck live with RISE: make present TALK=fosdem LANG=en
 	@$(if $(filter command line,$(origin LANG)),env -u LANG) $(ENV_PY) slides/present.py \
