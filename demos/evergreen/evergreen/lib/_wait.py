@@ -174,7 +174,12 @@ def wait_fd(fd: int, event: int, timeout: float | None = None) -> bool:
 
 def forget_fd(fd: int) -> None:
     """The descriptor is about to be closed: drop its watchers (on this thread's loop)."""
-    loop = _find_loop()
+    try:
+        loop = _find_loop()
+    except RuntimeError:
+        # A socket collected while greenlets are being torn down (interpreter
+        # exit): no loop will watch anything any more.
+        return
     if loop is None:
         return
     registry = getattr(loop, '_evergreen_fd_watchers', None)
