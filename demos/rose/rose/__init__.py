@@ -3,25 +3,48 @@
 Use it wherever asyncio's loop is used::
 
     rose.run(main())
-    asyncio.Runner(loop_factory=rose.new_event_loop)           # 3.11+
-    asyncio.run(main(), loop_factory=rose.new_event_loop)      # 3.12+
+    asyncio.Runner(loop_factory=rose.new_event_loop)           # Python 3.11+
+    asyncio.run(main(), loop_factory=rose.new_event_loop)      # Python 3.12+
+    asyncio.set_event_loop_policy(rose.EventLoopPolicy())     # policies: deprecated in 3.14
 
 Design
 ------
-rose inherits from ``asyncio.base_events.BaseEventLoop`` everything that does
-not depend on how a loop waits, and replaces the engine (``rose.loop``):
+rose is ``asyncio.base_events.BaseEventLoop`` with a new engine.
 
-* an iteration is ``uv_run(ONCE)`` where asyncio calls ``select()``, then
-  asyncio's step: due timers join the ready queue, the ready callbacks run;
-* timers stay in asyncio's heap; one unref'd ``pyuv.Timer`` wakes libuv for
-  the earliest, rounded up to libuv's millisecond and re-checked against
-  ``time.monotonic()``, so a timer never fires early;
-* ``call_soon_threadsafe`` wakes libuv with a ``pyuv.Async``; add_reader and
-  add_writer share one ``pyuv.Poll`` per descriptor; signals arrive through
-  ``signal.set_wakeup_fd`` on a socket libuv watches, so Ctrl+C raises
-  KeyboardInterrupt even while libuv waits.
+Inherited from asyncio, unchanged: futures and tasks, the ready queue and the
+timer heap, executors, getaddrinfo/getnameinfo, create_connection (happy
+eyeballs) and create_server's socket setup, TLS (``asyncio.sslproto`` on top
+of rose's transports, start_tls), the sendfile fallback, subprocess protocol
+logic (``base_subprocess``), shutdown_asyncgens/shutdown_default_executor,
+exception handlers and debug mode.
 
-Other libraries may put their own pyuv handles on ``loop.uv_loop``.
+Replaced (``rose.loop``): one iteration is ``uv_run()`` where asyncio calls
+``select()``, in asyncio's order -- callbacks ready before the poll, then the
+poll's I/O callbacks, then due timers. libuv wakes for the earliest timer
+through one unref'd ``pyuv.Timer`` (rounded up to libuv's millisecond, due
+timers chosen by ``time.monotonic()``, so none runs early), for other threads
+through a ``pyuv.Async``, and for signals through ``signal.set_wakeup_fd`` on a
+socket it watches, so Ctrl+C interrupts even a loop waiting inside libuv.
+``add_reader``/``add_writer`` share one ``pyuv.Poll`` per descriptor.
+
+Native transports (``rose.streams``, ``rose.pipes``, ``rose.datagram``,
+``rose.subprocesses``, ``rose.connections``): TCP and Unix sockets on
+``pyuv.TCP``/``pyuv.Pipe`` (servers accept with ``uv_listen``), pipes on
+``pyuv.Pipe``, UDP on ``pyuv.UDP``, children spawned by ``pyuv.Process``. They
+subclass asyncio's transport classes and keep their whole contract.
+
+The hot path: libuv's read callback calls ``protocol.data_received`` directly
+when nothing else was ready before the poll (else it queues behind what was,
+keeping asyncio's order), and ``transport.write`` tries ``uv_try_write`` first,
+queueing in libuv only what the kernel did not take.
+
+Conformance: CPython's own ``test.test_asyncio`` is the oracle
+(``make conformance``); the few white-box tests it cannot apply to a
+non-selector loop are listed, with reasons, in ``conformance/whitebox.txt``.
+
+For libraries built on rose: ``loop.uv_loop`` is the ``pyuv.Loop`` below, to
+put their own pyuv handles on; subclasses may override the hooks listed in
+``rose.loop``.
 """
 
 from .loop import EventLoop

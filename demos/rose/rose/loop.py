@@ -10,8 +10,9 @@ replaces the engine:
   asyncio's order: callbacks ready before the poll, then the poll's I/O
   callbacks, then due timers. libuv calls the I/O callbacks itself; when
   nothing was ready before the poll they run at once (a transport calls its
-  protocol straight from libuv's read callback), otherwise they queue behind
-  the callbacks that were ready first;
+  protocol straight from libuv's read callback), otherwise -- and always in
+  debug mode, where each callback is timed -- they queue behind the
+  callbacks that were ready first;
 * ``call_later``/``call_at`` keep asyncio's heap; a single unref'd
   ``pyuv.Timer`` is armed for the earliest deadline, rounded *up* to libuv's
   millisecond, and due timers are chosen by ``time.monotonic()``, so none
@@ -290,8 +291,10 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         self._drop_cancelled_timers()
         ready = self._ready
         scheduled = self._scheduled  # after the line above, which may replace it
-        direct = not ready
-        if not direct or self._stopping:
+        # In debug mode every callback goes through the ready queue, so that
+        # each is timed (slow-callback warnings) as asyncio times them.
+        direct = not ready and not self._debug
+        if ready or self._stopping:
             mode = _RUN_NOWAIT
         elif scheduled:
             when = scheduled[0]._when

@@ -6,6 +6,7 @@ import os
 import socket
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -354,6 +355,28 @@ class TcpBehaviour:
             self.assertIsInstance(exc, ZeroDivisionError)
             self.assertEqual(len(calls), 1)
             self.assertIn('data_received', calls[0]['message'])
+
+        self.run_loop(main())
+
+    def test_slow_protocol_callbacks_are_reported_in_debug_mode(self):
+        if not self.loop.get_debug():
+            self.skipTest('slow callbacks are reported in debug mode only')
+
+        class Slow(Recorder):
+            def data_received(self, data):
+                super().data_received(data)
+                time.sleep(0.15)
+
+        async def main():
+            server, addr, served = await self.serve(echo=True)
+            tr, proto = await self.loop.create_connection(lambda: Slow(self.loop), *addr)
+            with self.assertLogs('asyncio', level='WARNING') as logs:
+                tr.write(b'ping')
+                await proto.received(4)
+                await asyncio.sleep(0)
+            self.assertTrue(any('took' in line for line in logs.output), logs.output)
+            tr.close()
+            await proto.lost
 
         self.run_loop(main())
 
