@@ -162,3 +162,4 @@ def test_present_shows_the_deck_in_rise_runs_a_demo_and_stops_on_ctrl_c(
         if process.poll() is None:
             process.terminate()  # present.py stops the server on SIGTERM too
             process.wait(60)
+        process.stdout.close()
