@@ -98,8 +98,12 @@ class _WorkItem:
 
     def run(self) -> None:
         future = self.future
-        if not future.set_running_or_notify_cancel():
-            return
+        with future._condition:
+            # Cancelled and already notified (by shutdown(cancel_futures=True)).
+            if future._state == _cf._base.CANCELLED_AND_NOTIFIED:
+                return
+            if not future.set_running_or_notify_cancel():
+                return
         try:
             result = self.fn(*self.args, **self.kwargs)
         except (GreenletExit, TaskExit):
@@ -175,7 +179,9 @@ class TaskPoolExecutor(Executor):
         if cancel_futures:
             while self._work:
                 item = self._work.popleft()
-                item.future.cancel()
+                if item.future.cancel():
+                    # Nobody will run it: tell wait() and as_completed() now.
+                    item.future.set_running_or_notify_cancel()
         if wait and self._workers:
             joinall(list(self._workers))
 
@@ -220,7 +226,9 @@ class ThreadPoolExecutor(Executor):
             with self._lock:
                 pending = list(self._pending)
             for future in pending:
-                future.cancel()
+                with future._condition:
+                    if future.cancel():
+                        future.set_running_or_notify_cancel()
         self._pool.shutdown(wait=False, cancel_futures=cancel_futures)
         if wait:
             with self._lock:
@@ -241,7 +249,9 @@ def _relay_pool_failure(future: Future) -> Callable[[_cf.Future], None]:
         if future.done():
             return
         if inner.cancelled():
-            future.cancel()
+            with future._condition:
+                if future.cancel():
+                    future.set_running_or_notify_cancel()
             return
         exc = inner.exception()
         if exc is not None:
@@ -252,16 +262,65 @@ def _relay_pool_failure(future: Future) -> Callable[[_cf.Future], None]:
     return relay
 
 
+_FINISHED_STATES = (_cf._base.CANCELLED_AND_NOTIFIED, _cf._base.FINISHED)
+
+
+def _finished(f: _cf.Future) -> bool:
+    # As concurrent.futures.wait counts them: a cancelled future is finished
+    # once its executor has noticed (set_running_or_notify_cancel).
+    return f._state in _FINISHED_STATES
+
+
 def _failed(f: _cf.Future) -> bool:
-    return f.done() and not f.cancelled() and f.exception(timeout=0) is not None
+    return _finished(f) and not f.cancelled() and f.exception(timeout=0) is not None
+
+
+class _FutureWatcher:
+    """Wakes a waiting task when futures finish, through the stdlib futures' own waiter protocol.
+
+    Installed in each future's ``_waiters``, as ``concurrent.futures.wait``
+    installs its own, so it sees exactly the transitions the stdlib counts
+    (including "cancelled and notified"), from whatever thread makes them.
+    """
+
+    def __init__(self, loop: HubMixin, fs: Iterable[_cf.Future]) -> None:
+        self.waiter: Waiter | None = None
+        self.loop = loop
+        self.finished: collections.deque = collections.deque()
+        self.wake_when: Callable[[], bool] = lambda: True
+        self.fs = list(fs)
+        for f in self.fs:
+            with f._condition:
+                f._waiters.append(self)
+
+    def remove(self) -> None:
+        for f in self.fs:
+            with f._condition:
+                try:
+                    f._waiters.remove(self)
+                except ValueError:
+                    pass
+
+    def _note(self, future: _cf.Future) -> None:
+        self.finished.append(future)
+        waiter = self.waiter
+        if waiter is not None and not waiter.notified and self.wake_when():
+            waiter.wake()
+
+    add_result = add_exception = add_cancelled = _note
+
+    def wait(self, timeout: float | None) -> None:
+        waiter = self.waiter = Waiter(self.loop)
+        try:
+            if not self.wake_when():
+                waiter.wait(timeout)
+        finally:
+            self.waiter = None
 
 
 def wait(fs: Iterable[_cf.Future], timeout: float | None = None,
          return_when: str = ALL_COMPLETED) -> DoneAndNotDoneFutures:
-    """Wait for the futures, as ``concurrent.futures.wait``; cooperatively inside a task.
-
-    A cancelled future counts as done as soon as it is cancelled.
-    """
+    """Wait for the futures, as ``concurrent.futures.wait``; cooperatively inside a task."""
     if return_when not in (FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED):
         raise ValueError(f'Invalid return condition: {return_when!r}')
     fs = set(fs)
@@ -270,35 +329,27 @@ def wait(fs: Iterable[_cf.Future], timeout: float | None = None,
         return _cf.wait(fs, timeout, return_when)
 
     def satisfied() -> bool:
-        if return_when == FIRST_COMPLETED:
-            return any(f.done() for f in fs)
+        if return_when == FIRST_COMPLETED and any(_finished(f) for f in fs):
+            return True
         if return_when == FIRST_EXCEPTION and any(_failed(f) for f in fs):
             return True
-        return all(f.done() for f in fs)
+        return all(_finished(f) for f in fs)
 
     if fs and not satisfied() and (timeout is None or timeout > 0):
-        waiter = Waiter(loop)
-
-        def on_done(_: Any) -> None:
-            if not waiter.notified and satisfied():
-                waiter.wake()
-
-        pending = [f for f in fs if not f.done()]
-        for f in pending:
-            f.add_done_callback(on_done)
+        watcher = _FutureWatcher(loop, fs)
+        watcher.wake_when = satisfied
         try:
-            waiter.wait(timeout)
+            watcher.wait(timeout)
         finally:
-            for f in pending:
-                _forget_callback(f, on_done)
-    done = {f for f in fs if f.done()}
+            watcher.remove()
+    done = {f for f in fs if _finished(f)}
     return DoneAndNotDoneFutures(done, fs - done)
 
 
 def as_completed(fs: Iterable[_cf.Future], timeout: float | None = None) -> Iterator[_cf.Future]:
-    """Yield the futures as they complete (those already done first), as the stdlib's.
+    """Yield the futures as they finish (those already finished first), as the stdlib's.
 
-    Raises TimeoutError if some are not done *timeout* seconds after the call.
+    Raises TimeoutError if some are not finished *timeout* seconds after the call.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     fs = set(fs)
@@ -307,20 +358,10 @@ def as_completed(fs: Iterable[_cf.Future], timeout: float | None = None) -> Iter
     if loop is None:
         yield from _cf.as_completed(fs, timeout)
         return
-    finished = [f for f in fs if f.done()]
-    pending = fs.difference(finished)
-    completed: collections.deque = collections.deque()
-    current: list[Waiter | None] = [None]
-
-    def on_done(f: _cf.Future) -> None:
-        completed.append(f)
-        waiter = current[0]
-        if waiter is not None and not waiter.notified:
-            waiter.wake()
-
-    for f in pending:
-        f.add_done_callback(on_done)
+    watcher = _FutureWatcher(loop, fs)
     try:
+        finished = [f for f in fs if _finished(f)]
+        pending = fs.difference(finished)
         yield from finished
         while pending:
             remaining = None
@@ -328,22 +369,15 @@ def as_completed(fs: Iterable[_cf.Future], timeout: float | None = None) -> Iter
                 remaining = deadline - time.monotonic()
                 if remaining < 0:
                     raise TimeoutError(f'{len(pending)} (of {total}) futures unfinished')
-            if not completed:
-                waiter = Waiter(loop)
-                current[0] = waiter
-                try:
-                    if not completed:
-                        waiter.wait(remaining)
-                finally:
-                    current[0] = None
-            while completed:
-                f = completed.popleft()
+            watcher.wake_when = lambda: bool(watcher.finished)
+            watcher.wait(remaining)
+            while watcher.finished:
+                f = watcher.finished.popleft()
                 if f in pending:
                     pending.discard(f)
                     yield f
     finally:
-        for f in pending:
-            _forget_callback(f, on_done)
+        watcher.remove()
 
 
 def _wait_all(fs: Iterable[_cf.Future]) -> None:

@@ -431,8 +431,9 @@ class HubMixin:
 def _copy_task_outcome(future: Any) -> Callable[[Any], None]:
     def copy(task: Any) -> None:
         if task.cancelled():
-            future.cancel()
-            future.set_running_or_notify_cancel()
+            # The future is running (its task started): it cannot be cancelled any more.
+            from concurrent.futures import CancelledError
+            future.set_exception(CancelledError(f'{task!r} was killed'))
             return
         exc = task.exception(timeout=0)
         if exc is None:

@@ -1,0 +1,267 @@
+"""Run CPython's own generic tests for the shapes evergreen copies, pointed at evergreen.
+
+    python cpython_suites.py locks|queue|futures [-v]
+
+CPython writes its lock, queue and executor tests once, as mixins that take
+the class under test from an attribute (``locktype``, ``queue``,
+``executor_type``): ``test_threading`` points them at ``threading``,
+``test_queue`` at ``queue``, ``test_concurrent_futures`` at its pools. Here
+they are pointed at evergreen's, using the test package of the interpreter
+that runs this script (Lib/test/lock_tests.py, test_queue.py,
+test_concurrent_futures/).
+
+The tests start "threads" and sleep to let them block. This script runs in a
+process of its own, so it may make those cooperative: ``time.sleep`` is
+patched (evergreen.patcher), and the test modules get a ``threading`` whose
+``Thread`` is an evergreen Task, whose locks are evergreen's, and a
+``start_new_thread`` that spawns a task. The test bodies run in the main
+greenlet; each blocking call there runs the loop until it returns.
+
+Prints a JSON summary as its last line: tests run, failures, errors, skips,
+and the tests left out with the reason (EXCLUDED).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+import unittest
+
+from evergreen import patcher
+
+patcher.patch(time=True, socket=False, select=False, ssl=False, subprocess=False)
+
+import threading  # noqa: E402
+
+from greenlet import getcurrent  # noqa: E402
+
+import evergreen  # noqa: E402
+from evergreen import futures as evergreen_futures  # noqa: E402
+from evergreen import locks  # noqa: E402
+from evergreen import queue as evergreen_queue  # noqa: E402
+
+# Tests that cannot be pointed at evergreen, and why. Keyed by test method name.
+EXCLUDED: dict[str, str] = {}
+
+
+class Thread(evergreen.Task):
+    """threading.Thread's constructor (with its ``group`` argument), on a task."""
+
+    def __init__(self, group: None = None, target=None, name=None, args=(), kwargs=None, *,
+                 daemon=None) -> None:
+        if group is not None:
+            raise ValueError('group argument must be None for now')
+        super().__init__(target=target, name=name, args=args, kwargs=kwargs, daemon=daemon)
+
+
+def _make_threading_shim() -> types.ModuleType:
+    shim = types.ModuleType('evergreen_threading_for_tests')
+    shim.__dict__.update({k: v for k, v in vars(threading).items() if not k.startswith('__')})
+    shim.Thread = Thread
+    shim.Lock = locks.Lock
+    shim.RLock = locks.RLock
+    shim.Condition = locks.Condition
+    shim.Semaphore = locks.Semaphore
+    shim.BoundedSemaphore = locks.BoundedSemaphore
+    shim.Event = locks.Event
+    shim.Barrier = locks.Barrier
+    shim.BrokenBarrierError = locks.BrokenBarrierError
+    shim.get_ident = lambda: id(getcurrent())
+    return shim
+
+
+THREADING = _make_threading_shim()
+
+
+def _import_with_shim(name: str) -> types.ModuleType:
+    """Import test module *name* with ``import threading`` giving THREADING (classes too)."""
+    import importlib
+    from test import support  # noqa: F401 -- with the real threading, first
+    from test.support import threading_helper  # noqa: F401
+    real = sys.modules['threading']
+    sys.modules['threading'] = THREADING
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.modules['threading'] = real
+
+
+def start_new_thread(function, args, kwargs=None):
+    """_thread.start_new_thread, for the tests: a task."""
+    return evergreen.spawn(function, *args, **(kwargs or {})).ident
+
+
+def _exclude(cls: type, reasons: dict[str, str]) -> type:
+    """Skip, with its reason, each test of *cls* named in *reasons* ('method' or 'Class.method')."""
+    for key, reason in reasons.items():
+        owner, _, name = key.rpartition('.')
+        if (not owner or owner == cls.__name__) and hasattr(cls, name):
+            EXCLUDED[f'{cls.__name__}.{name}'] = reason
+            setattr(cls, name, unittest.skip(f'not usable with evergreen: {reason}')(getattr(cls, name)))
+    return cls
+
+
+# ----------------------------------------------------------------------
+# Lib/test/lock_tests.py: what test_threading runs against threading's locks
+
+
+def lock_suites() -> list[type]:
+    lock_tests = _import_with_shim('test.lock_tests')
+    lock_tests.start_new_thread = start_new_thread
+
+    class LockTests(lock_tests.LockTests):
+        locktype = staticmethod(locks.Lock)
+
+    class RLockTests(lock_tests.RLockTests):
+        locktype = staticmethod(locks.RLock)
+
+    class ConditionAsRLockTests(lock_tests.RLockTests):
+        # A Condition with its default RLock is an RLock (as test_threading checks).
+        locktype = staticmethod(locks.Condition)
+
+    class EventTests(lock_tests.EventTests):
+        eventtype = staticmethod(locks.Event)
+
+    class ConditionTests(lock_tests.ConditionTests):
+        condtype = staticmethod(locks.Condition)
+
+    class SemaphoreTests(lock_tests.SemaphoreTests):
+        semtype = staticmethod(locks.Semaphore)
+
+    class BoundedSemaphoreTests(lock_tests.BoundedSemaphoreTests):
+        semtype = staticmethod(locks.BoundedSemaphore)
+
+    class BarrierTests(lock_tests.BarrierTests):
+        barriertype = staticmethod(locks.Barrier)
+
+    return [LockTests, RLockTests, ConditionAsRLockTests, EventTests, ConditionTests,
+            SemaphoreTests, BoundedSemaphoreTests, BarrierTests]
+
+
+# ----------------------------------------------------------------------
+# Lib/test/test_queue.py
+
+
+def queue_suites() -> list[type]:
+    test_queue = _import_with_shim('test.test_queue')
+    module = types.ModuleType('evergreen_queue_for_tests')
+    module.__dict__.update(vars(evergreen_queue))
+
+    class QueueTest(test_queue.QueueTest, unittest.TestCase):
+        queue = module
+
+    class LifoQueueTest(test_queue.LifoQueueTest, unittest.TestCase):
+        queue = module
+
+    class PriorityQueueTest(test_queue.PriorityQueueTest, unittest.TestCase):
+        queue = module
+
+    class FailingQueueTest(test_queue.FailingQueueTest, unittest.TestCase):
+        queue = module
+
+    class SimpleQueueTest(test_queue.BaseSimpleQueueTest, unittest.TestCase):
+        queue = module
+
+        def setUp(self):
+            self.type2test = evergreen_queue.SimpleQueue
+            super().setUp()
+
+    return [QueueTest, LifoQueueTest, PriorityQueueTest, FailingQueueTest, SimpleQueueTest]
+
+
+# ----------------------------------------------------------------------
+# Lib/test/test_concurrent_futures/ (a package from Python 3.12 on)
+
+
+def futures_suites() -> list[type]:
+    from test.test_concurrent_futures import util
+    util.Future = evergreen_futures.Future
+    # The module's ready-made futures, made again as evergreen Futures.
+    for name, state, kwargs in (
+            ('PENDING_FUTURE', util.PENDING, {}), ('RUNNING_FUTURE', util.RUNNING, {}),
+            ('CANCELLED_FUTURE', util.CANCELLED, {}),
+            ('CANCELLED_AND_NOTIFIED_FUTURE', util.CANCELLED_AND_NOTIFIED, {}),
+            ('EXCEPTION_FUTURE', util.FINISHED, {'exception': OSError()}),
+            ('SUCCESSFUL_FUTURE', util.FINISHED, {'result': 42})):
+        setattr(util, name, util.create_future(state=state, **kwargs))
+    from test.test_concurrent_futures import executor, test_as_completed, test_future, test_wait
+
+    namespace = types.ModuleType('evergreen_futures_for_tests')
+    import concurrent.futures
+    namespace.__dict__.update(vars(concurrent.futures))
+    namespace.__dict__.update({name: getattr(evergreen_futures, name) for name in evergreen_futures.__all__})
+    for module in (executor, test_as_completed, test_wait):
+        module.futures = namespace
+    for module in (test_as_completed, test_wait, test_future):
+        for name in ('PENDING_FUTURE', 'RUNNING_FUTURE', 'CANCELLED_FUTURE',
+                     'CANCELLED_AND_NOTIFIED_FUTURE', 'EXCEPTION_FUTURE', 'SUCCESSFUL_FUTURE',
+                     'create_future', 'Future'):
+            if hasattr(module, name):
+                setattr(module, name, getattr(util, name))
+
+    class TaskPoolMixin(util.ExecutorMixin):
+        executor_type = evergreen_futures.TaskPoolExecutor
+
+    class ThreadPoolMixin(util.ExecutorMixin):
+        executor_type = evergreen_futures.ThreadPoolExecutor
+
+    suites = []
+    for mixin, label in ((TaskPoolMixin, 'TaskPool'), (ThreadPoolMixin, 'ThreadPool')):
+        for tests, kind in ((executor.ExecutorTest, 'Executor'), (test_wait.WaitTests, 'Wait'),
+                            (test_as_completed.AsCompletedTests, 'AsCompleted')):
+            suites.append(type(f'{label}{kind}Tests', (mixin, tests, util.BaseTestCase), {}))
+
+    class FutureTests(test_future.FutureTests):
+        pass
+
+    suites.append(FutureTests)
+    return suites
+
+
+_REPR = ("it matches threading's repr, whose module has no dot ('<threading.Event at ...>'); "
+         "evergreen's names its module, evergreen.locks")
+
+EXCLUSIONS: dict[str, str] = {
+    # 'method' (in every class that has it) or 'Class.method' -> why it cannot apply
+    'ConditionAsRLockTests.test_recursion_count': 'test_threading skips it for threading.Condition '
+                                                  'too: a Condition does not expose _recursion_count()',
+    'EventTests.test_at_fork_reinit': "it inspects threading.Event's internal Condition (_cond), "
+                                      "which evergreen's Event does not have",
+    'EventTests.test_repr': _REPR,
+    'SemaphoreTests.test_repr': _REPR,
+    'BoundedSemaphoreTests.test_repr': _REPR,
+    'BarrierTests.test_repr': _REPR,
+    'test_free_reference': 'it checks that a worker *thread* drops its reference to the callable '
+                           'when the call ends, by CPython-specific refcount timing',
+    'test_shutdown_race_issue12456': 'a ProcessPoolExecutor race: nothing of it applies to tasks',
+}
+
+SUITES = {'locks': lock_suites, 'queue': queue_suites, 'futures': futures_suites}
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in SUITES:
+        print(f'usage: {sys.argv[0]} {"|".join(SUITES)} [-v]', file=sys.stderr)
+        return 2
+    classes = [_exclude(cls, EXCLUSIONS) for cls in SUITES[argv[0]]()]
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite(loader.loadTestsFromTestCase(cls) for cls in classes)
+    verbosity = 2 if '-v' in argv else 1
+    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=verbosity).run(suite)
+    summary = {
+        'suite': argv[0],
+        'python': sys.version.split()[0],
+        'run': result.testsRun,
+        'failures': len(result.failures),
+        'errors': len(result.errors),
+        'skipped': len(result.skipped),
+        'excluded': EXCLUDED,
+        'skip_reasons': sorted({reason for _, reason in result.skipped}),
+    }
+    print(json.dumps(summary))
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
