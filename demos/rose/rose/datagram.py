@@ -13,13 +13,14 @@ import collections
 import socket
 import sys
 import warnings
-from asyncio import constants, futures, transports, trsock
+from asyncio import constants, futures, transports
 from asyncio.log import logger
 from typing import Any
 
 import pyuv
 
 from . import errors
+from .streams import guarded_call, report_fatal_error, socket_extra
 
 __all__ = ['DatagramMethods']
 
@@ -37,16 +38,7 @@ class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransp
     def __init__(self, loop, sock: socket.socket, protocol, address=None, waiter=None,
                  extra: dict[str, Any] | None = None):
         super().__init__(extra, loop)
-        self._extra['socket'] = trsock.TransportSocket(sock)
-        try:
-            self._extra['sockname'] = sock.getsockname()
-        except OSError:
-            self._extra['sockname'] = None
-        if 'peername' not in self._extra:
-            try:
-                self._extra['peername'] = sock.getpeername()
-            except OSError:
-                self._extra['peername'] = None
+        socket_extra(self._extra, sock)
         self._sock = sock
         self._sock_fd = sock.fileno()
         self._protocol = protocol
@@ -133,20 +125,12 @@ class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransp
             self._call_connection_lost(None)
 
     def _received(self, data: bytes, addr) -> None:
-        try:
-            self._protocol.datagram_received(data, addr)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, 'Fatal error: protocol.datagram_received() call failed.')
+        guarded_call(self, 'Fatal error: protocol.datagram_received() call failed.',
+                     self._protocol.datagram_received, data, addr)
 
     def _error_received(self, exc: OSError) -> None:
-        try:
-            self._protocol.error_received(exc)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc2:
-            self._fatal_error(exc2, 'Fatal error: protocol.error_received() call failed.')
+        guarded_call(self, 'Fatal error: protocol.error_received() call failed.',
+                     self._protocol.error_received, exc)
 
     def close(self) -> None:
         """Close once queued datagrams are sent; connection_lost(None) follows."""
@@ -163,14 +147,7 @@ class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransp
         self._force_close(None)
 
     def _fatal_error(self, exc: BaseException, message: str = 'Fatal error on transport') -> None:
-        if isinstance(exc, OSError):
-            if self._loop.get_debug():
-                logger.debug('%r: %s', self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler({
-                'message': message, 'exception': exc,
-                'transport': self, 'protocol': self._protocol,
-            })
+        report_fatal_error(self, exc, message, isinstance(exc, OSError))
         self._force_close(exc)
 
     def _force_close(self, exc: BaseException | None) -> None:

@@ -554,61 +554,47 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         return watcher
 
     def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> events.Handle:
-        self._check_closed()
-        fd = _fileobj_to_fd(fd)
-        handle = events.Handle(callback, args, self, None)
-        watcher = self._watcher_for(fd)
-        old = watcher.reader
-        watcher.reader = handle
-        try:
-            watcher.update()
-        except BaseException:
-            watcher.reader = old
-            if old is None and watcher.writer is None:
-                watcher.close()
-            raise
-        if old is not None:
-            old.cancel()
-        return handle
+        return self._watch(fd, 'reader', callback, args)
 
     def _add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> events.Handle:
+        return self._watch(fd, 'writer', callback, args)
+
+    def _remove_reader(self, fd: Any) -> bool:
+        return self._unwatch(fd, 'reader')
+
+    def _remove_writer(self, fd: Any) -> bool:
+        return self._unwatch(fd, 'writer')
+
+    def _watch(self, fd: Any, side: str, callback: Callable[..., object], args: tuple) -> events.Handle:
+        """Register *callback* as *fd*'s reader or writer (*side*), replacing any."""
         self._check_closed()
         fd = _fileobj_to_fd(fd)
         handle = events.Handle(callback, args, self, None)
         watcher = self._watcher_for(fd)
-        old = watcher.writer
-        watcher.writer = handle
+        old = getattr(watcher, side)
+        setattr(watcher, side, handle)
         try:
             watcher.update()
         except BaseException:
-            watcher.writer = old
-            if old is None and watcher.reader is None:
+            setattr(watcher, side, old)
+            if watcher.reader is None and watcher.writer is None:
                 watcher.close()
             raise
         if old is not None:
             old.cancel()
         return handle
 
-    def _remove_reader(self, fd: Any) -> bool:
+    def _unwatch(self, fd: Any, side: str) -> bool:
+        """Drop *fd*'s reader or writer (*side*); True if there was one."""
         if self.is_closed():
             return False
         watcher = self._fd_watchers.get(_fileobj_to_fd(fd))
-        if watcher is None or watcher.reader is None:
+        if watcher is None:
             return False
-        handle = watcher.reader
-        watcher.reader = None
-        watcher.update()
-        handle.cancel()
-        return True
-
-    def _remove_writer(self, fd: Any) -> bool:
-        if self.is_closed():
+        handle = getattr(watcher, side)
+        if handle is None:
             return False
-        watcher = self._fd_watchers.get(_fileobj_to_fd(fd))
-        if watcher is None or watcher.writer is None:
-            return False
-        handle = watcher.writer
-        watcher.writer = None
+        setattr(watcher, side, None)
         watcher.update()
         handle.cancel()
         return True

@@ -96,17 +96,10 @@ class ReadPipeTransport(_Reading, _PipeTransport, transports.ReadTransport):
         self._loop.call_soon(self._protocol.eof_received)
         self._loop.call_soon(self._call_connection_lost, None)
 
-    def _fatal_error(self, exc: BaseException, message: str = 'Fatal error on pipe transport') -> None:
-        # As asyncio: EIO (a pty whose other side closed) is an ordinary end.
-        if isinstance(exc, OSError) and exc.errno == errno.EIO:
-            if self._loop.get_debug():
-                logger.debug('%r: %s', self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler({
-                'message': message, 'exception': exc,
-                'transport': self, 'protocol': self._protocol,
-            })
-        self._force_close(exc)
+    def _is_quiet_error(self, exc: BaseException) -> bool:
+        # As asyncio: EIO (a pty whose other side closed) is an ordinary end;
+        # other read errors on a pipe go to the exception handler.
+        return isinstance(exc, OSError) and exc.errno == errno.EIO
 
 
 class WritePipeTransport(_Writing, _PipeTransport, transports._FlowControlMixin,
@@ -160,17 +153,6 @@ class WritePipeTransport(_Writing, _PipeTransport, transports._FlowControlMixin,
         if self._closing:
             return
         self.close()
-
-    def _fatal_error(self, exc: BaseException, message: str = 'Fatal error on pipe transport') -> None:
-        if isinstance(exc, OSError):
-            if self._loop.get_debug():
-                logger.debug('%r: %s', self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler({
-                'message': message, 'exception': exc,
-                'transport': self, 'protocol': self._protocol,
-            })
-        self._force_close(exc)
 
     def _loop_closed(self) -> None:
         self._close_handle()

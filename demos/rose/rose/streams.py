@@ -20,7 +20,7 @@ import socket
 import warnings
 from asyncio import base_events, constants, futures, protocols, transports, trsock
 from asyncio.log import logger
-from typing import Any
+from typing import Any, Callable
 
 import pyuv
 
@@ -49,6 +49,57 @@ def detach_from_server(server, transport) -> None:
         server._detach(transport)
     else:
         server._detach()
+
+
+# What _guarded() returns when the protocol's method raised.
+_FAILED = object()
+
+
+def guarded_call(transport, message: str, func: Callable[..., Any], *args: Any) -> Any:
+    """Call the protocol's *func*; an exception in it ends *transport* (and yields _FAILED)."""
+    try:
+        return func(*args)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as exc:
+        transport._fatal_error(exc, message)
+        return _FAILED
+
+
+def _nonempty_buffer(protocol, sizehint: int):
+    buf = protocol.get_buffer(sizehint)
+    if not len(buf):
+        raise RuntimeError('get_buffer() returned an empty buffer')
+    return buf
+
+
+def socket_extra(extra: dict[str, Any], sock: socket.socket) -> None:
+    """Fill a transport's extra info for *sock* as asyncio does: socket, sockname, peername."""
+    extra['socket'] = trsock.TransportSocket(sock)
+    try:
+        extra['sockname'] = sock.getsockname()
+    except OSError:
+        extra['sockname'] = None
+    if 'peername' not in extra:
+        try:
+            extra['peername'] = sock.getpeername()
+        except OSError:
+            extra['peername'] = None
+
+
+def report_fatal_error(transport, exc: BaseException, message: str, quiet: bool) -> None:
+    """Tell of an error that ends *transport*: a debug log if *quiet*, else the exception handler."""
+    loop = transport._loop
+    if quiet:
+        if loop.get_debug():
+            logger.debug('%r: %s', transport, message, exc_info=True)
+    else:
+        loop.call_exception_handler({
+            'message': message,
+            'exception': exc,
+            'transport': transport,
+            'protocol': transport._protocol,
+        })
 
 
 def open_stream_handle(uv_loop: pyuv.Loop, fd: int, family: int) -> pyuv.Stream:
@@ -126,17 +177,12 @@ class _UVTransport:
         self._force_close(None)
 
     def _fatal_error(self, exc: BaseException, message: str = 'Fatal error on transport') -> None:
-        if isinstance(exc, OSError):
-            if self._loop.get_debug():
-                logger.debug('%r: %s', self, message, exc_info=True)
-        else:
-            self._loop.call_exception_handler({
-                'message': message,
-                'exception': exc,
-                'transport': self,
-                'protocol': self._protocol,
-            })
+        report_fatal_error(self, exc, message, self._is_quiet_error(exc))
         self._force_close(exc)
+
+    def _is_quiet_error(self, exc: BaseException) -> bool:
+        # As asyncio: a failing connection is the protocol's news, not the log's.
+        return isinstance(exc, OSError)
 
     def _force_close(self, exc: BaseException | None) -> None:
         if self._conn_lost:
@@ -184,6 +230,9 @@ class _UVTransport:
 
     def _release(self) -> None:
         raise NotImplementedError
+
+    def _guarded(self, message: str, func: Callable[..., Any], *args: Any) -> Any:
+        return guarded_call(self, message, func, *args)
 
     def _handle_state(self) -> str:
         handle = self._handle
@@ -310,13 +359,9 @@ class _Reading:
     def _deliver(self, data, error) -> None:
         if data is None:
             self._on_read_end(error)
-            return
-        try:
-            self._data_received(data)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
+        else:
+            self._guarded('Fatal error: protocol.data_received() call failed.',
+                          self._data_received, data)
 
     def _deliver_stash(self) -> None:
         stash = self._stash
@@ -331,26 +376,15 @@ class _Reading:
         protocol = self._protocol
         view = memoryview(data)
         while view:
-            try:
-                buf = protocol.get_buffer(len(view))
-                size = len(buf)
-                if not size:
-                    raise RuntimeError('get_buffer() returned an empty buffer')
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                self._fatal_error(exc, 'Fatal error: protocol.get_buffer() call failed.')
+            buf = self._guarded('Fatal error: protocol.get_buffer() call failed.',
+                                _nonempty_buffer, protocol, len(view))
+            if buf is _FAILED:
                 return
-            if size > len(view):
-                size = len(view)
+            size = min(len(buf), len(view))
             memoryview(buf).cast('B')[:size] = view[:size]
             view = view[size:]
-            try:
-                protocol.buffer_updated(size)
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                self._fatal_error(exc, 'Fatal error: protocol.buffer_updated() call failed.')
+            if self._guarded('Fatal error: protocol.buffer_updated() call failed.',
+                             protocol.buffer_updated, size) is _FAILED:
                 return
             if view and (self._paused or self._closing or self._protocol is not protocol):
                 if not self._closing:
@@ -369,14 +403,9 @@ class _Reading:
     def _on_eof(self) -> None:
         if self._loop.get_debug():
             logger.debug('%r received EOF', self)
-        try:
-            keep_open = self._protocol.eof_received()
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, 'Fatal error: protocol.eof_received() call failed.')
-            return
-        if not keep_open:
+        keep_open = self._guarded('Fatal error: protocol.eof_received() call failed.',
+                                  self._protocol.eof_received)
+        if not keep_open:  # _FAILED is true: the transport is closing already
             self.close()
 
 
@@ -507,16 +536,7 @@ class StreamTransport(_Reading, _Writing, _UVTransport,
                  extra: dict[str, Any] | None = None, server=None,
                  handle: pyuv.Stream | None = None):
         transports._FlowControlMixin.__init__(self, extra, loop)
-        self._extra['socket'] = trsock.TransportSocket(sock)
-        try:
-            self._extra['sockname'] = sock.getsockname()
-        except OSError:
-            self._extra['sockname'] = None
-        if 'peername' not in self._extra:
-            try:
-                self._extra['peername'] = sock.getpeername()
-            except OSError:
-                self._extra['peername'] = None
+        socket_extra(self._extra, sock)
         self._sock = sock
         self._sock_fd = sock.fileno()
         base_events._set_nodelay(sock)

@@ -17,9 +17,7 @@ _spec = importlib.util.spec_from_file_location('rose_conformance_run', RUNNER)
 _runner = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_runner)
 
-try:
-    import test.test_asyncio  # noqa: F401
-except ImportError:
+if importlib.util.find_spec('test.test_asyncio') is None:
     pytestmark = pytest.mark.skip(
         reason="this Python has no test.test_asyncio (on Debian: apt install libpython3.X-testsuite)")
 
