@@ -60,13 +60,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("talks", nargs="*", metavar="TALK",
-                        help=f"talks to build (default: all of {', '.join(t.name for t in find_talks())})")
+                        help="talks to build (default: all of "
+                             f"{', '.join(t.name for t in find_talks())})")
     parser.add_argument("--lang", choices=LANGUAGES, action="append",
                         help="only this language (repeatable; default: all)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help=f"the site folder (default: {_display(DEFAULT_OUT)})")
     parser.add_argument("--state", type=Path, default=DEFAULT_STATE,
-                        help=f"where the build keeps its stamps (default: {_display(DEFAULT_STATE)})")
+                        help="where the build keeps its stamps "
+                             f"(default: {_display(DEFAULT_STATE)})")
     parser.add_argument("--force", action="store_true", help="rebuild decks that are up to date")
     parser.add_argument("--no-pdf", dest="pdf", action="store_false",
                         help="skip the PDF handouts (they need Chromium)")

@@ -21,7 +21,8 @@ from pathlib import Path
 from decks import LANGUAGES, ROOT
 from decks.execute import sandbox_environment
 from decks.lab import LabError, jupyter_lab
-from decks.source import DeckSourceError, check_language, find_talks, split, talk_named, write_notebook
+from decks.source import (DeckSourceError, check_language, find_talks, split, talk_named,
+                          write_notebook)
 
 STATE = ROOT / "build" / "present"
 USAGE = "make present TALK=<talk> LANG=<language>"

@@ -48,7 +48,8 @@ def find_chromium() -> str | None:
 
 
 @contextlib.contextmanager
-def chromium(executable: str | None = None) -> Iterator["playwright.sync_api.Browser"]:  # noqa: F821
+def chromium(executable: str | None = None
+             ) -> Iterator["playwright.sync_api.Browser"]:  # noqa: F821
     """A headless Chromium for the duration of the block."""
     from playwright.sync_api import sync_playwright
 

@@ -3,9 +3,10 @@
 Per talk: split the source (which checks that both languages match), then for each
 language, unless its outputs are up to date, execute the notebook from a fresh
 kernel, lint it, and write ``<out>/<talk>/<talk>.<lang>.ipynb``, ``.html`` and
-``.pdf`` (unless ``pdf=False``: no Chromium needed then). Last, ``<out>/index.html`` lists every talk in both languages. A deck is
-up to date when its stamp (in the state folder) holds the same content hash
-(``fingerprint``) and its outputs exist; ``force`` rebuilds anyway.
+``.pdf`` (no PDF, and no Chromium needed, with ``pdf=False``). Last,
+``<out>/index.html`` lists every talk in both languages. A deck is up to date when
+its stamp (in the state folder) holds the same content hash (``fingerprint``) and its
+outputs exist; ``force`` rebuilds anyway.
 """
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ class Build:
             entries.append(IndexEntry(
                 talk=talk.name, titles={lang: deck[lang]["title"] for lang in LANGUAGES},
                 event=deck.get("event", ""), original=deck["original"],
-                slides=stamps[0]["slides"]))
+                slides=stamps[0]["slides"], pdf=all(s.get("pdf", True) for s in stamps)))
         _write_text(self.out / "index.html", render_index(entries))
 
     def run(self) -> list[DeckResult]:

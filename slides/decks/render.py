@@ -36,7 +36,8 @@ OUTPUT_LABELS = {"es": {"html": "diapositivas", "pdf": "PDF", "ipynb": "cuaderno
 
 _IMPORT = re.compile(r"@import\s+url\(\s*['\"]?(?P<url>[^'\")]+)['\"]?\s*\)\s*;")
 _FONT_FACE = re.compile(r"@font-face\s*\{(?P<body>[^}]*)\}")
-_WOFF_URL = re.compile(r"url\(\s*['\"]?(?P<url>[^'\")]+\.woff)['\"]?\s*\)\s*format\(['\"]woff['\"]\)")
+_WOFF_URL = re.compile(r"url\(\s*['\"]?(?P<url>[^'\")]+\.woff)['\"]?\s*\)"
+                       r"\s*format\(['\"]woff['\"]\)")
 _URL = re.compile(r"url\(\s*['\"]?(?P<url>[^'\")]+)['\"]?\s*\)")
 _SRC = re.compile(r"\bsrc\s*:[^;]*;")
 
@@ -217,6 +218,7 @@ class IndexEntry:
     event: str
     original: str
     slides: int
+    pdf: bool = True  # False when built with --no-pdf
 
 
 def render_index(entries: list[IndexEntry]) -> str:
@@ -228,7 +230,8 @@ def render_index(entries: list[IndexEntry]) -> str:
         for lang in langs:
             links = " · ".join(
                 f'<a href="{entry.talk}/{deck_file(entry.talk, lang, suffix)}">{label}</a>'
-                for suffix, label in OUTPUT_LABELS[lang].items())
+                for suffix, label in OUTPUT_LABELS[lang].items()
+                if suffix != "pdf" or entry.pdf)
             items.append(
                 f'<li lang="{lang}"><span class="language">{LANGUAGE_NAMES[lang]}</span> '
                 f'<a class="title" href="{entry.talk}/{deck_file(entry.talk, lang, "html")}">'

@@ -160,8 +160,9 @@ def _cell_language(cell: NotebookNode, where: str) -> str | None:
     langs = [t[len(LANG_TAG_PREFIX):] for t in tags if t.startswith(LANG_TAG_PREFIX)]
     for lang in langs:
         if lang not in LANGUAGES:
+            tags = ", ".join(LANG_TAG_PREFIX + code for code in LANGUAGES)
             raise DeckSourceError(f"{where}: unknown language tag '{LANG_TAG_PREFIX}{lang}' "
-                                  f"(use one of {', '.join(LANG_TAG_PREFIX + l for l in LANGUAGES)})")
+                                  f"(use one of {tags})")
     if len(langs) > 1:
         raise DeckSourceError(f"{where}: a cell has one language tag at most; "
                               f"leave it untagged to show it in every language")
@@ -403,9 +404,10 @@ def _check_same_structure(decks: dict[str, NotebookNode], where: str) -> None:
         if len(ref_slides) != len(slides):
             longer, extra = ((first, ref_slides) if len(ref_slides) > len(slides)
                              else (lang, slides))
+            first_extra = extra[min(len(ref_slides), len(slides))]
             raise DeckSourceError(
                 f"{where}: {first} has {len(ref_slides)} slides and {lang} has "
-                f"{len(slides)}; {longer} has an extra {extra[min(len(ref_slides), len(slides))].describe()}")
+                f"{len(slides)}; {longer} has an extra {first_extra.describe()}")
 
 
 def _kinds(cells: list[tuple[str, str, str]]) -> str:

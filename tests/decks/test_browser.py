@@ -74,7 +74,8 @@ FIND_OVERFLOWS = """() => {
             found.push(`${title}: ${slide.scrollHeight}px tall, the slide is ${height}px`);
         for (const pre of slide.querySelectorAll('pre'))
             if (pre.scrollWidth > pre.clientWidth + 1)
-                found.push(`${title}: a listing is ${pre.scrollWidth}px wide in ${pre.clientWidth}px`);
+                found.push(`${title}: a listing is ${pre.scrollWidth}px wide `
+                           + `in ${pre.clientWidth}px`);
     }
     return found;
 }"""

@@ -142,7 +142,8 @@ def test_present_shows_the_deck_in_rise_runs_a_demo_and_stops_on_ctrl_c(
             arg=demo_words, timeout=30_000)
         cell = current.locator(".jp-CodeCell").first
         _run(page, cell, tmp_path)
-        errors = cell.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
+        errors = cell.locator(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')
         assert errors.count() == 0, errors.first.inner_text()
         # the built deck says what this demo prints
         built = nbformat.read(executed, 4)

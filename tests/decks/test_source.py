@@ -74,7 +74,8 @@ def test_shared_cells_go_to_both_languages_and_tagged_ones_to_theirs(make_talk, 
 def test_a_slide_missing_in_one_language_fails_the_split(make_talk, cells):
     body = cells.slide() + cells.text("en", "## Only in English", "slide")
     body += cells.text("en", cells.notes["en"], "notes")
-    with pytest.raises(DeckSourceError, match=r"es has 1 slides and en has 2; en has an extra slide 2"):
+    with pytest.raises(DeckSourceError,
+                       match=r"es has 1 slides and en has 2; en has an extra slide 2"):
         split(make_talk(body))
 
 
