@@ -305,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f'rose conformance: CPython {sys.version.split()[0]} test.test_asyncio, '
           f'{args.timeout:g} s per test', flush=True)
+    print(_HEADER, flush=True)
     t0 = time.monotonic()
     totals = {outcome: 0 for outcome in OUTCOMES}
     rows = []
@@ -315,17 +316,27 @@ def main(argv: list[str] | None = None) -> int:
             totals[outcome] += counts[outcome]
         rows.append((name, counts))
         print(_row(name, counts), flush=True)
-    print('-' * 100)
+    print('-' * len(_HEADER))
+    for part, names in (('mixins', MIXINS), ('modules', MODULES)):
+        part_rows = [counts for name, counts in rows if name in names]
+        if part_rows and len(part_rows) < len(rows):
+            print(_row(f'{part} ({len(part_rows)} suites)',
+                       {o: sum(c[o] for c in part_rows) for o in OUTCOMES}))
     print(_row('total', totals))
     print(f'({time.monotonic() - t0:.0f} s)')
     bad = totals['fail'] + totals['error'] + totals['timeout']
     return 1 if bad else 0
 
 
+_HEADER = f'{"suite":46} {"passed":>9}  ' + ' '.join(f'{o:>8}' for o in OUTCOMES[1:])
+
+
 def _row(name: str, counts: dict[str, int]) -> str:
+    """passed/run (run = neither skipped nor excluded), then the other outcomes' counts."""
     ran = counts['pass'] + counts['fail'] + counts['error'] + counts['timeout']
-    cells = ' '.join(f'{outcome} {counts[outcome]:4d}' for outcome in OUTCOMES)
-    return f'{name:46} {counts["pass"]:4d}/{ran:<4d} {cells}'
+    passed = f'{counts["pass"]}/{ran}'
+    cells = ' '.join(f'{counts[o]:8d}' for o in OUTCOMES[1:])
+    return f'{name:46} {passed:>9}  {cells}'
 
 
 if __name__ == '__main__':

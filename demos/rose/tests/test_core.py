@@ -5,6 +5,8 @@ import contextvars
 import os
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -514,8 +516,40 @@ class SignalBehaviour:
         self.assertEqual(signal.getsignal(signal.SIGUSR2), signal.SIG_DFL)
 
 
+class CtrlCBehaviour:
+    """Ctrl+C reaches the program even while the loop waits for I/O."""
+
+    PROGRAMS = {
+        'runner': 'asyncio.Runner(loop_factory=factory).run(asyncio.sleep(30))',
+        'run_forever': 'loop = factory(); loop.run_forever()',
+    }
+
+    def test_ctrl_c_while_waiting(self):
+        factory = 'rose.new_event_loop' if self.loop_name == 'rose' else 'asyncio.SelectorEventLoop'
+        for name, statement in self.PROGRAMS.items():
+            code = ('import asyncio, sys, rose\n'
+                    f'factory = {factory}\n'
+                    'print("waiting", flush=True)\n'
+                    'try:\n'
+                    f'    {statement}\n'
+                    'except KeyboardInterrupt:\n'
+                    '    print("KeyboardInterrupt", flush=True)\n')
+            child = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+            try:
+                self.assertEqual(child.stdout.readline().strip(), 'waiting')
+                time.sleep(0.3)  # let the loop settle into its wait
+                child.send_signal(signal.SIGINT)
+                out, _ = child.communicate(timeout=10)
+            finally:
+                if child.poll() is None:
+                    child.kill()
+                    child.wait()
+            self.assertIn('KeyboardInterrupt', out, f'{name}: {out}')
+
+
 for _mixin in (RunningBehaviour, SchedulingBehaviour, ThreadBehaviour, FdWatchBehaviour,
-               SignalBehaviour):
+               SignalBehaviour, CtrlCBehaviour):
     globals().update(loop_test_cases(_mixin))
 
 
