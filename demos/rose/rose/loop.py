@@ -123,10 +123,24 @@ class _FdWatcher:
         self.writer: events.Handle | None = None
         # pyuv calls the callback through a borrowed reference: keep it alive here.
         self.on_events = self._on_events
+        self.poll = self._new_poll()
+
+    def _new_poll(self) -> pyuv.Poll:
         try:
-            self.poll = pyuv.Poll(loop._uv, fd)
+            return pyuv.Poll(self.loop._uv, self.fd)
         except pyuv.error.PollError as exc:
             raise errors.from_pyuv_error(exc) from None
+
+    def renew(self) -> None:
+        """Start over with a new poll watcher.
+
+        If the descriptor was closed (and its number perhaps reused) since
+        it was first watched, the kernel forgot it but libuv did not, and the
+        old watcher would wait forever; a new one registers whatever the
+        number now names, or fails as asyncio's selector does.
+        """
+        self.poll.close()
+        self.poll = self._new_poll()
 
     def update(self) -> None:
         mask = 0
@@ -546,13 +560,6 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         self._ensure_fd_no_transport(fd)
         return self._remove_writer(fd)
 
-    def _watcher_for(self, fd: int) -> _FdWatcher:
-        watcher = self._fd_watchers.get(fd)
-        if watcher is None:
-            watcher = _FdWatcher(self, fd)
-            self._fd_watchers[fd] = watcher
-        return watcher
-
     def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> events.Handle:
         return self._watch(fd, 'reader', callback, args)
 
@@ -570,7 +577,15 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         self._check_closed()
         fd = _fileobj_to_fd(fd)
         handle = events.Handle(callback, args, self, None)
-        watcher = self._watcher_for(fd)
+        watcher = self._fd_watchers.get(fd)
+        if watcher is None:
+            watcher = self._fd_watchers[fd] = _FdWatcher(self, fd)
+        else:
+            try:
+                watcher.renew()
+            except BaseException:
+                watcher.close()
+                raise
         old = getattr(watcher, side)
         setattr(watcher, side, handle)
         try:

@@ -665,3 +665,35 @@ def test_run_refuses_a_running_loop():
 
     with pytest.raises(RuntimeError, match='running event loop'):
         rose.run(main())
+
+
+def test_every_abstract_event_loop_method_is_implemented():
+    abstract = asyncio.AbstractEventLoop
+    missing = [name for name, member in vars(abstract).items()
+               if callable(member) and not name.startswith('__')
+               and getattr(rose.EventLoop, name) is member]
+    assert missing == []
+
+
+def test_descriptor_closed_and_reused_without_remove_reader():
+    # The kernel forgets a closed descriptor's registration, libuv (like a
+    # selector) does not: rose renews the watcher when a reader is set again,
+    # so the new socket with the old number is heard. (asyncio's selector
+    # loop keeps the stale registration and waits forever here.)
+    loop = rose.new_event_loop()
+    try:
+        r1, w1 = socket.socketpair()
+        fd = r1.fileno()
+        loop.add_reader(fd, print)
+        r1.close()
+        w1.close()
+        r2, w2 = socket.socketpair()
+        with r2, w2:
+            assert r2.fileno() == fd
+            got = loop.create_future()
+            loop.add_reader(r2, lambda: got.done() or got.set_result(r2.recv(10)))
+            w2.send(b'new')
+            assert loop.run_until_complete(asyncio.wait_for(got, 5)) == b'new'
+            assert loop.remove_reader(r2)
+    finally:
+        loop.close()
