@@ -41,6 +41,16 @@ class ClientProtocol(asyncio.Protocol):
         self.lost.set_result(exc)
 
 
+async def echo_connection(loop):
+    """An echo server on *loop* and a connection to it that made one round trip."""
+    server = await loop.create_server(EchoProtocol, '127.0.0.1', 0)
+    addr = server.sockets[0].getsockname()
+    tr, proto = await loop.create_connection(lambda: ClientProtocol(loop), *addr)
+    tr.write(b'x')
+    await proto.reply
+    return server, tr
+
+
 class ResourceBehaviour:
 
     def test_no_leaked_fds_after_1000_connections(self):
@@ -77,11 +87,7 @@ class ResourceBehaviour:
         loop = self.new_loop()
 
         async def main():
-            server = await loop.create_server(EchoProtocol, '127.0.0.1', 0)
-            addr = server.sockets[0].getsockname()
-            tr, proto = await loop.create_connection(lambda: ClientProtocol(loop), *addr)
-            tr.write(b'x')
-            await proto.reply
+            server, tr = await echo_connection(loop)
             r, w = os.pipe()
             await loop.connect_read_pipe(asyncio.Protocol, open(r, 'rb', buffering=0))
             os.close(w)
@@ -113,11 +119,7 @@ def test_close_releases_every_libuv_handle():
     uv_loop = loop.uv_loop
 
     async def main():
-        server = await loop.create_server(EchoProtocol, '127.0.0.1', 0)
-        addr = server.sockets[0].getsockname()
-        tr, proto = await loop.create_connection(lambda: ClientProtocol(loop), *addr)
-        tr.write(b'x')
-        await proto.reply
+        server, _ = await echo_connection(loop)
         loop.call_later(3600, print)
         return server
 
