@@ -11,13 +11,15 @@ its widest line and its height both fit, rather than cut off.
 
 The text is ``inspect.getsource`` of the objects (or ``ast`` segments of the
 functions named in ``only``), never a copy, so the slide cannot drift from
-the code.
+the code. The one liberty taken is with blank lines: runs of them (PEP 8's
+two between top-level definitions) are shown as one, to save a slide's height.
 """
 
 from __future__ import annotations
 
 import ast
 import inspect
+import re
 import textwrap
 from typing import Any
 
@@ -27,9 +29,9 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 #: Pixels a listing may take: the slide's width less margins, and its height
-#: less a title and a line of text.
+#: less a one-line title.
 MAX_WIDTH = 900
-MAX_HEIGHT = 500
+MAX_HEIGHT = 540
 #: The deck's code font (slides/decks/render.py) is the largest size used.
 MAX_FONT = 19.0
 #: Monospace advance and line height, as fractions of the font size.
@@ -57,24 +59,25 @@ def source_of(*objects: Any, only: tuple[str, ...] = ()) -> str:
     return "\n\n".join(textwrap.dedent(inspect.getsource(obj)).rstrip() for obj in objects)
 
 
-def font_size(text: str) -> float:
-    """The largest font size (px) at which ``text`` fits MAX_WIDTH x MAX_HEIGHT."""
+def font_size(text: str, max_height: int = MAX_HEIGHT) -> float:
+    """The largest font size (px) at which ``text`` fits MAX_WIDTH x ``max_height``."""
     lines = text.splitlines() or [""]
     columns = max(len(line.expandtabs()) for line in lines) or 1
     by_width = MAX_WIDTH / (columns * CHAR_WIDTH)
-    by_height = MAX_HEIGHT / (len(lines) * LINE_HEIGHT)
+    by_height = max_height / (len(lines) * LINE_HEIGHT)
     return round(min(MAX_FONT, by_width, by_height), 1)
 
 
-def listing(text: str) -> HTML:
-    """Highlighted Python ``text`` at the size that fits a slide."""
-    size = font_size(text)
+def listing(text: str, max_height: int = MAX_HEIGHT) -> HTML:
+    """Highlighted Python ``text`` at the size that fits a slide (``max_height`` px high)."""
+    text = re.sub(r"\n(?:[ \t]*\n)+", "\n\n", text.strip("\n"))
+    size = font_size(text, max_height)
     formatter = HtmlFormatter(noclasses=True, nobackground=True,
                               prestyles=f"font-size: {size}px; line-height: {LINE_HEIGHT};"
                                         " margin: 0; overflow: visible;")
     return HTML(highlight(text, PythonLexer(), formatter))
 
 
-def show(*objects: Any, only: tuple[str, ...] = ()) -> HTML:
+def show(*objects: Any, only: tuple[str, ...] = (), max_height: int = MAX_HEIGHT) -> HTML:
     """The real source of ``objects`` (or their nested functions ``only``) as a listing."""
-    return listing(source_of(*objects, only=only))
+    return listing(source_of(*objects, only=only), max_height)

@@ -26,40 +26,40 @@ LABELS = {
     "en": {
         "columns": ["libuv 0.10 (2013)", "libuv 1.x before 1.45\n(pyuv 1.4.0: libuv 1.13)",
                     "libuv 1.45 and later (2023–)"],
-        "phases": {"timers": "update ‘now’, run due timers", "pending": "pending callbacks",
+        "phases": {"timers": "due timers", "pending": "pending callbacks",
                    "idle": "idle handles", "prepare": "prepare handles",
-                   "poll": "poll for I/O: I/O callbacks", "check": "check handles",
+                   "poll": "poll for I/O", "check": "check handles",
                    "close": "close callbacks"},
-        "note": "Before 1.45, UV_RUN_ONCE also ran due timers again after the poll. From 1.45,"
-                " UV_RUN_DEFAULT also runs\ndue timers once before the first iteration.",
+        "note": "Before 1.45, UV_RUN_ONCE also ran due timers again after the poll.\n"
+                "From 1.45, UV_RUN_DEFAULT also runs due timers once before the first iteration.",
     },
     "es": {
         "columns": ["libuv 0.10 (2013)", "libuv 1.x antes de la 1.45\n(pyuv 1.4.0: libuv 1.13)",
                     "libuv 1.45 y posteriores (2023–)"],
-        "phases": {"timers": "actualizar ‘now’, temporizadores",
-                   "pending": "callbacks pendientes", "idle": "manejadores idle",
-                   "prepare": "manejadores prepare", "poll": "sondeo de E/S: callbacks de E/S",
-                   "check": "manejadores check", "close": "callbacks de cierre"},
+        "phases": {"timers": "temporizadores vencidos",
+                   "pending": "callbacks pendientes", "idle": "handles idle",
+                   "prepare": "handles prepare", "poll": "sondeo de E/S",
+                   "check": "handles check", "close": "callbacks de cierre"},
         "note": "Antes de la 1.45, UV_RUN_ONCE volvía a ejecutar los temporizadores tras el "
-                "sondeo. Desde la 1.45, UV_RUN_DEFAULT\nademás ejecuta los temporizadores "
-                "vencidos una vez antes de la primera vuelta.",
+                "sondeo.\nDesde la 1.45, UV_RUN_DEFAULT ejecuta además los vencidos una vez "
+                "antes de la primera vuelta.",
     },
 }
 COLUMN = 3.65
-BOX_W, BOX_H, STEP = 2.95, 0.46, 0.7
-TOP = 5.0
+BOX_W, BOX_H, STEP = 3.0, 0.46, 0.72
+TOP = 5.15
 
 
 def draw(labels: Mapping[str, Any]):
-    fig, ax = drawing.canvas(3 * COLUMN, 6.25)
+    fig, ax = drawing.canvas(3 * COLUMN, 6.45)
     for index, (title, order) in enumerate(zip(labels["columns"], ORDERS)):
         x = COLUMN * index + COLUMN / 2
-        ax.text(x, TOP + 0.55, title, ha="center", va="bottom", fontsize=12, weight="bold",
+        ax.text(x, TOP + 0.45, title, ha="center", va="bottom", fontsize=14, weight="bold",
                 color=drawing.INK)
         for row, phase in enumerate(order):
             y = TOP - row * STEP
             timers, poll = phase == "timers", phase == "poll"
-            drawing.box(ax, x, y, BOX_W, BOX_H, labels["phases"][phase], size=10.5,
+            drawing.box(ax, x, y, BOX_W, BOX_H, labels["phases"][phase], size=13.5,
                         fill=drawing.ACCENT if timers else (drawing.GREY if poll else drawing.FILL),
                         edge=drawing.ACCENT_INK if timers else drawing.INK,
                         weight="bold" if timers or poll else "normal")
@@ -70,7 +70,7 @@ def draw(labels: Mapping[str, Any]):
         bottom = TOP - (len(order) - 1) * STEP
         drawing.arrow(ax, (x + BOX_W / 2 + 0.05, bottom), (x + BOX_W / 2 + 0.05, TOP),
                       rad=0.12, colour=drawing.MUTED, dashed=True, shrink=0)
-    ax.text(0.15, 0.1, labels["note"], fontsize=10, color=drawing.MUTED, va="bottom")
+    ax.text(0.15, 0.0, labels["note"], fontsize=12, color=drawing.MUTED, va="bottom")
     return fig
 
 

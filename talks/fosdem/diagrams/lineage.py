@@ -38,40 +38,40 @@ LABELS = {
         "legend": ("construido sobre", "la misma idea, código nuevo"),
     },
 }
-W, H = 2.55, 1.05
+W, H = 2.65, 1.15
 
 
 def draw(labels: Mapping[str, Any]):
-    fig, ax = drawing.canvas(11.6, 4.7)
+    fig, ax = drawing.canvas(12.2, 4.7)
     drawing.box(ax, 1.5, 3.9, W, 0.85, labels["libuv"], fill=drawing.GREY,
-                edge=drawing.MUTED, size=10)
-    drawing.box(ax, 1.5, 2.3, W, H, labels["pyuv"], size=10.5)
-    drawing.box(ax, 4.4, 2.3, W, H, labels["rose"], size=10.5)
-    drawing.box(ax, 7.3, 2.3, W, H, labels["aiouv"], size=10.5)
-    drawing.box(ax, 10.15, 2.3, W, H, labels["uvloop"], fill=drawing.ACCENT,
-                edge=drawing.ACCENT_INK, size=10.5, weight="bold")
-    drawing.box(ax, 1.5, 0.65, W, 0.9, labels["evergreen"], size=10)
-    drawing.box(ax, 5.85, 0.65, 4.4, 0.9, labels["here"], fill=drawing.GREY,
-                edge=drawing.MUTED, size=10)
-    ax.text(10.15, 1.55, labels["today"], ha="center", fontsize=9.5, style="italic",
+                edge=drawing.MUTED, size=11.5)
+    drawing.box(ax, 1.5, 2.3, W, H, labels["pyuv"], size=12)
+    drawing.box(ax, 4.6, 2.3, W, H, labels["rose"], size=12)
+    drawing.box(ax, 7.7, 2.3, W, H, labels["aiouv"], size=12)
+    drawing.box(ax, 10.8, 2.3, W, H, labels["uvloop"], fill=drawing.ACCENT,
+                edge=drawing.ACCENT_INK, size=12, weight="bold")
+    drawing.box(ax, 1.5, 0.65, W, 0.9, labels["evergreen"], size=11.5)
+    drawing.box(ax, 6.1, 0.65, 4.6, 0.9, labels["here"], fill=drawing.GREY,
+                edge=drawing.MUTED, size=11.5)
+    ax.text(10.8, 1.55, labels["today"], ha="center", fontsize=11, style="italic",
             color=drawing.ACCENT_INK)
     row = 2.3
     drawing.arrow(ax, (1.5, 3.45), (1.5, row + H / 2 + 0.05), shrink=0)
-    for left, right in ((1.5, 4.4), (4.4, 7.3)):
+    for left, right in ((1.5, 4.6), (4.6, 7.7)):
         drawing.arrow(ax, (left + W / 2 + 0.05, row), (right - W / 2 - 0.05, row), shrink=0)
     # uvloop is its own code: the same idea, not a descendant of aiouv's.
-    drawing.arrow(ax, (7.3 + W / 2 + 0.05, row), (10.15 - W / 2 - 0.05, row), dashed=True,
+    drawing.arrow(ax, (7.7 + W / 2 + 0.05, row), (10.8 - W / 2 - 0.05, row), dashed=True,
                   colour=drawing.MUTED, shrink=0)
     # libuv feeds uvloop directly, over the top.
-    drawing.arrow(ax, (1.5 + W / 2 + 0.05, 3.9), (10.15, row + H / 2 + 0.05), rad=-0.12,
+    drawing.arrow(ax, (1.5 + W / 2 + 0.05, 3.9), (10.8, row + H / 2 + 0.05), rad=-0.12,
                   colour=drawing.ACCENT_INK, shrink=0)
     drawing.arrow(ax, (1.5, row - H / 2 - 0.05), (1.5, 0.65 + 0.45 + 0.05), shrink=0)
-    drawing.arrow(ax, (4.4, row - H / 2 - 0.05), (5.0, 0.65 + 0.45 + 0.05), dashed=True,
+    drawing.arrow(ax, (4.6, row - H / 2 - 0.05), (5.3, 0.65 + 0.45 + 0.05), dashed=True,
                   colour=drawing.MUTED, shrink=0)
     for y, text, dashed in ((0.85, labels["legend"][0], False), (0.45, labels["legend"][1], True)):
-        drawing.arrow(ax, (8.75, y), (9.35, y), dashed=dashed, shrink=0,
+        drawing.arrow(ax, (9.25, y), (9.85, y), dashed=dashed, shrink=0,
                       colour=drawing.MUTED if dashed else drawing.INK)
-        ax.text(9.45, y, text, va="center", fontsize=9.5, color=drawing.MUTED)
+        ax.text(9.95, y, text, va="center", fontsize=11, color=drawing.MUTED)
     return fig
 
 

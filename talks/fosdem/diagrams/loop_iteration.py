@@ -22,19 +22,19 @@ LABELS = {
            "centre": "una\nvuelta"},
 }
 CENTRES = [(4.5, 3.75), (7.3, 1.2), (1.7, 1.2)]
-WIDTH, HEIGHT = 3.0, 1.45
+WIDTH, HEIGHT = 3.2, 1.55
 # Edge to edge, clockwise: top -> right, right -> left, left -> top.
-ARROWS = [((6.05, 3.75), (7.3, 2.0), -0.35), ((5.8, 1.2), (3.2, 1.2), 0.0),
-          ((1.7, 2.0), (2.95, 3.75), -0.35)]
+ARROWS = [((6.15, 3.75), (7.3, 2.02), -0.35), ((5.65, 1.2), (3.35, 1.2), 0.0),
+          ((1.7, 2.02), (2.85, 3.75), -0.35)]
 
 
 def draw(labels: Mapping[str, Any]):
     fig, ax = drawing.canvas(9.0, 4.7)
     for (x, y), text in zip(CENTRES, labels["steps"]):
-        drawing.box(ax, x, y, WIDTH, HEIGHT, text)
+        drawing.box(ax, x, y, WIDTH, HEIGHT, text, size=13)
     for start, end, rad in ARROWS:
         drawing.arrow(ax, start, end, rad=rad)
-    ax.text(4.5, 2.35, labels["centre"], ha="center", va="center", fontsize=12,
+    ax.text(4.5, 2.35, labels["centre"], ha="center", va="center", fontsize=14,
             color=drawing.MUTED, style="italic")
     return fig
 

@@ -45,32 +45,32 @@ LABELS = {
 }
 PANEL_WIDTH = 5.2
 LEFT, RIGHT = 0.9, 4.3     # lifelines, within a panel
-TOP, STEP = 4.3, 0.72
+TOP, STEP = 4.3, 0.74
 
 
 def _panel(ax: Any, x0: float, title: str, steps: list, moral: str,
            program: str, kernel: str) -> None:
     left, right = x0 + LEFT, x0 + RIGHT
-    ax.text(x0 + PANEL_WIDTH / 2 - 0.1, 5.35, title, ha="center", fontsize=13, weight="bold",
+    ax.text(x0 + PANEL_WIDTH / 2 - 0.1, 5.35, title, ha="center", fontsize=15, weight="bold",
             color=drawing.INK)
     for x, name in ((left, program), (right, kernel)):
-        drawing.box(ax, x, 4.85, 1.5, 0.42, name, fill=drawing.GREY, edge=drawing.MUTED,
-                    size=11)
+        drawing.box(ax, x, 4.85, 1.7, 0.46, name, fill=drawing.GREY, edge=drawing.MUTED,
+                    size=13)
         ax.plot([x, x], [0.75, 4.6], color=drawing.MUTED, lw=1, ls=":")
     y = TOP
     for direction, label in steps:
         if direction == "kernel":
-            drawing.box(ax, right, y - 0.1, 1.9, 0.62, label, fill=drawing.ACCENT,
-                        edge=drawing.ACCENT_INK, size=10)
+            drawing.box(ax, right - 0.25, y - 0.12, 2.2, 0.7, label, fill=drawing.ACCENT,
+                        edge=drawing.ACCENT_INK, size=12.5)
             y -= STEP + 0.15
             continue
         start, end = (left, right) if direction == "->" else (right, left)
         colour = drawing.INK if direction == "->" else drawing.ACCENT_INK
         drawing.arrow(ax, (start, y), (end, y), colour=colour)
-        ax.text((left + right) / 2, y + 0.07, label, ha="center", va="bottom", fontsize=10.5,
+        ax.text((left + right) / 2, y + 0.07, label, ha="center", va="bottom", fontsize=13,
                 color=colour, linespacing=1.1)
         y -= STEP + (0.2 if "\n" in label else 0)
-    ax.text(x0 + PANEL_WIDTH / 2 - 0.1, 0.35, moral, ha="center", fontsize=11.5,
+    ax.text(x0 + PANEL_WIDTH / 2 - 0.1, 0.35, moral, ha="center", fontsize=14,
             style="italic", color=drawing.MUTED)
 
 

@@ -12,67 +12,72 @@ from typing import Any
 
 import drawing
 
-# (asyncio API, how rose does it, the pyuv handle); the middle column per language.
+# (asyncio API, how rose does it, the pyuv handle); the middle column, and the API
+# where it is words rather than a method (None), come from the language's labels.
 ROWS = [
     ("run_forever()", "run_once", "Loop.run()"),
     ("call_soon()", "ready", "Prepare"),
     ("call_later(), call_at()", "timers", "Timer"),
     ("call_soon_threadsafe()", "wakeup", "Async"),
     ("add_reader(), add_writer()", "poll", "Poll"),
-    ("create_server(),\ncreate_connection()", "streams", "TCP, Pipe"),
-    ("create_datagram_endpoint()", "udp", "UDP"),
-    ("subprocess_exec()", "process", "Process, Pipe"),
+    (None, "streams", "TCP, Pipe"),
+    (None, "udp", "UDP"),
+    (None, "process", "Process"),
     ("add_signal_handler()", "signals", "Poll"),
 ]
 LABELS = {
     "en": {
-        "headers": ("asyncio's loop API", "rose (BaseEventLoop + libuv)", "pyuv handle"),
+        "headers": ("asyncio's loop API", "rose: BaseEventLoop + libuv", "pyuv"),
+        "api": {"streams": "TCP, Unix: connections,\nservers", "udp": "UDP endpoints",
+                "process": "subprocesses"},
         "how": {
             "run_once": "one iteration = one uv_run()",
-            "ready": "asyncio's ready queue; a prepare handle\nstops libuv from blocking if it is not empty",
-            "timers": "asyncio's heap; ONE unref'd timer\narmed for the earliest deadline",
-            "wakeup": "wakes uv_run() from another thread",
-            "poll": "one poll watcher per file descriptor",
-            "streams": "native transports; uv_listen accepts,\nthe read callback calls data_received",
+            "ready": "asyncio's ready queue; the hook\nkeeps libuv from blocking",
+            "timers": "asyncio's heap; ONE timer\nfor the earliest deadline",
+            "wakeup": "wakes uv_run() from a thread",
+            "poll": "one watcher per descriptor",
+            "streams": "native transports: libuv\nreads, accepts, writes",
             "udp": "a native datagram transport",
-            "process": "children spawned by libuv",
-            "signals": "signal.set_wakeup_fd into a watched socket",
+            "process": "libuv spawns and reaps",
+            "signals": "set_wakeup_fd into a socket",
         },
     },
     "es": {
-        "headers": ("API del bucle de asyncio", "rose (BaseEventLoop + libuv)", "handle de pyuv"),
+        "headers": ("API del bucle de asyncio", "rose: BaseEventLoop + libuv", "pyuv"),
+        "api": {"streams": "TCP y Unix: conexiones,\nservidores", "udp": "extremos UDP",
+                "process": "subprocesos"},
         "how": {
-            "run_once": "una vuelta = una llamada a uv_run()",
-            "ready": "la cola de listos de asyncio; un handle prepare\nimpide que libuv se bloquee si no está vacía",
-            "timers": "el montículo de asyncio; UN solo temporizador\n(sin ref) para el vencimiento más próximo",
-            "wakeup": "despierta a uv_run() desde otro hilo",
-            "poll": "un vigilante de sondeo por descriptor",
-            "streams": "transportes nativos; uv_listen acepta,\nel callback de lectura llama a data_received",
+            "run_once": "una vuelta = un uv_run()",
+            "ready": "la cola de listos de asyncio;\nel gancho evita que libuv se bloquee",
+            "timers": "el montículo de asyncio; UN\ntemporizador para el más próximo",
+            "wakeup": "despierta a uv_run() desde un hilo",
+            "poll": "un vigilante por descriptor",
+            "streams": "transportes nativos: libuv\nlee, acepta y escribe",
             "udp": "un transporte de datagramas nativo",
-            "process": "procesos hijos lanzados por libuv",
-            "signals": "signal.set_wakeup_fd hacia un socket vigilado",
+            "process": "libuv lanza y recoge al hijo",
+            "signals": "set_wakeup_fd hacia un socket",
         },
     },
 }
-X_API, X_HOW, X_UV = 1.75, 6.0, 9.75
-W_API, W_HOW, W_UV = 3.2, 4.6, 2.1
-ROW_H, STEP = 0.58, 0.68
+X_API, X_HOW, X_UV = 1.55, 5.25, 8.35
+W_API, W_HOW, W_UV = 2.95, 3.85, 1.7
+ROW_H, STEP = 0.46, 0.52
 
 
 def draw(labels: Mapping[str, Any]):
-    height = STEP * len(ROWS) + 0.9
-    fig, ax = drawing.canvas(10.9, height)
-    top = height - 0.75
+    height = STEP * len(ROWS) + 0.45
+    fig, ax = drawing.canvas(9.3, height)
+    top = height - 0.55
     for x, header in zip((X_API, X_HOW, X_UV), labels["headers"]):
-        ax.text(x, top + 0.42, header, ha="center", fontsize=12, weight="bold",
+        ax.text(x, top + 0.33, header, ha="center", fontsize=14, weight="bold",
                 color=drawing.INK)
     for row, (api, key, handle) in enumerate(ROWS):
         y = top - row * STEP
-        drawing.box(ax, X_API, y, W_API, ROW_H, api, fill=drawing.GREY, edge=drawing.MUTED,
-                    size=10.5)
-        drawing.box(ax, X_HOW, y, W_HOW, ROW_H, labels["how"][key], size=9.5)
+        drawing.box(ax, X_API, y, W_API, ROW_H, api or labels["api"][key],
+                    fill=drawing.GREY, edge=drawing.MUTED, size=12.5)
+        drawing.box(ax, X_HOW, y, W_HOW, ROW_H, labels["how"][key], size=11)
         drawing.box(ax, X_UV, y, W_UV, ROW_H, handle, fill=drawing.ACCENT,
-                    edge=drawing.ACCENT_INK, size=10.5, weight="bold")
+                    edge=drawing.ACCENT_INK, size=13, weight="bold")
         drawing.arrow(ax, (X_API + W_API / 2 + 0.05, y), (X_HOW - W_HOW / 2 - 0.05, y),
                       shrink=0)
         drawing.arrow(ax, (X_HOW + W_HOW / 2 + 0.05, y), (X_UV - W_UV / 2 - 0.05, y),
