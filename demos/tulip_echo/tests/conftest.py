@@ -166,15 +166,6 @@ class ThreadedServer:
             # them now, before their descriptor numbers are reused by the next test.
             gc.collect()
 
-    def run_in_loop(self, function, *args, timeout: float = 120.0):
-        """Run ``function(*args)`` in a task on the evergreen server's own loop; return its result.
-
-        Clients of the evergreen style run beside the server on its loop: two
-        evergreen loops in two threads of one process do not yet carry large
-        concurrent transfers correctly (reported to evergreen).
-        """
-        return self._loop.spawn_threadsafe(function, *args).result(timeout)
-
     def wait_for(self, predicate, timeout: float = 20.0, what: str = "condition") -> None:
         """Poll (bounded) until predicate() holds."""
         import time

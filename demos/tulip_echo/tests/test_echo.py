@@ -26,7 +26,7 @@ def exchange(combo, server, messages: list[bytes]) -> list[bytes]:
     style, loop = combo
     if style == "evergreen":
         from tulip_echo import green
-        return server.run_in_loop(green.exchange_in_task, server.host, server.port, messages)
+        return green.exchange(server.host, server.port, messages)
     return loops.run(aio_client.exchange(server.host, server.port, messages, style=style), loop)
 
 
@@ -64,7 +64,7 @@ def green_many_clients(server, count: int) -> None:
 
     from tulip_echo.green import GreenClient
 
-    def clients_task() -> None:
+    def main() -> None:
         clients = []
         try:
             for _ in range(count):
@@ -83,7 +83,7 @@ def green_many_clients(server, count: int) -> None:
             for c in clients:
                 c.close()
 
-    server.run_in_loop(clients_task)
+    evergreen.run(main)
 
 
 # -- raw sockets, to test the server alone ----------------------------------------
