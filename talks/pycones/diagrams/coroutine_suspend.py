@@ -17,7 +17,7 @@ HEADS = {"en": ["event loop", "Task", "coroutine", "Future"],
 STEPS = [
     (0, 1, {"en": "task.__step()", "es": "task.__step()"}, False),
     (1, 2, {"en": "coro.send(None)", "es": "coro.send(None)"}, False),
-    (2, 1, {"en": "await fut: yields fut", "es": "await fut: cede fut"}, True),
+    (2, 1, {"en": "await fut: yields fut", "es": "await fut: hace yield de fut"}, True),
     (1, 3, {"en": "fut.add_done_callback(task.__wakeup)",
             "es": "fut.add_done_callback(task.__wakeup)"}, False),
     (1, 0, {"en": "returns to the loop", "es": "vuelve al bucle"}, True),
