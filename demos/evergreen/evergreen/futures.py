@@ -295,11 +295,23 @@ class _FutureWatcher:
 
     def remove(self) -> None:
         for f in self.fs:
-            with f._condition:
-                try:
-                    f._waiters.remove(self)
-                except ValueError:
-                    pass
+            self._uninstall(f)
+        self.fs = []
+
+    def forget(self, future: _cf.Future) -> None:
+        """Stop watching *future* (and stop referring to it)."""
+        for index, candidate in enumerate(self.fs):
+            if candidate is future:
+                del self.fs[index]
+                break
+        self._uninstall(future)
+
+    def _uninstall(self, future: _cf.Future) -> None:
+        with future._condition:
+            try:
+                future._waiters.remove(self)
+            except ValueError:
+                pass
 
     def _note(self, future: _cf.Future) -> None:
         self.finished.append(future)
@@ -349,7 +361,8 @@ def wait(fs: Iterable[_cf.Future], timeout: float | None = None,
 def as_completed(fs: Iterable[_cf.Future], timeout: float | None = None) -> Iterator[_cf.Future]:
     """Yield the futures as they finish (those already finished first), as the stdlib's.
 
-    Raises TimeoutError if some are not finished *timeout* seconds after the call.
+    Raises TimeoutError if some are not finished *timeout* seconds after the
+    call. Like the stdlib's, it keeps no reference to a future it has yielded.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     fs = set(fs)
@@ -359,23 +372,31 @@ def as_completed(fs: Iterable[_cf.Future], timeout: float | None = None) -> Iter
         yield from _cf.as_completed(fs, timeout)
         return
     watcher = _FutureWatcher(loop, fs)
+
+    def forget(future: _cf.Future) -> None:
+        fs.discard(future)
+        watcher.forget(future)
+
     try:
-        finished = [f for f in fs if _finished(f)]
-        pending = fs.difference(finished)
-        yield from finished
-        while pending:
+        ready = [f for f in fs if _finished(f)]
+        while ready:
+            forget(ready[-1])
+            yield ready.pop()      # popped as it is yielded: no name keeps it here
+        finished = watcher.finished
+        while fs:
             remaining = None
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining < 0:
-                    raise TimeoutError(f'{len(pending)} (of {total}) futures unfinished')
-            watcher.wake_when = lambda: bool(watcher.finished)
+                    raise TimeoutError(f'{len(fs)} (of {total}) futures unfinished')
+            watcher.wake_when = lambda: bool(finished)
             watcher.wait(remaining)
-            while watcher.finished:
-                f = watcher.finished.popleft()
-                if f in pending:
-                    pending.discard(f)
-                    yield f
+            while finished:
+                if finished[0] in fs:
+                    forget(finished[0])
+                    yield finished.popleft()
+                else:
+                    finished.popleft()
     finally:
         watcher.remove()
 

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from greenlet import getcurrent
 
+from . import adopt
 from ..loop import TIMED_OUT, Waiter, _blocking_in_loop, _find_loop
 from ._wait import READ, WRITE, _registry, _Watcher, original_poll, original_select
 
@@ -23,6 +24,9 @@ _BLOCKING = ('epoll', 'devpoll', 'kqueue', 'kevent')
 for _name in _BLOCKING:
     globals().pop(_name, None)
 __all__ = [name for name in dir(_std) if not name.startswith('_') and name not in _BLOCKING]
+
+
+adopt(_std, globals(), leave_out=_BLOCKING)
 
 
 def _fileno(obj: Any) -> int:

@@ -24,10 +24,14 @@ import time
 from socket import *  # noqa: F401,F403 -- the module's constants, exceptions and functions
 from typing import Any
 
+from . import adopt
 from ..loop import _find_loop
 from ._wait import READ, WRITE, forget_fd, wait_fd
 
 __all__ = list(_std.__all__)
+
+
+adopt(_std, globals())
 
 _C = _std.socket.__mro__[1]          # _socket.socket: the C methods, without Python wrappers
 

@@ -16,10 +16,14 @@ import time
 from ssl import *  # noqa: F401,F403 -- the module's constants, exceptions and functions
 from typing import Any
 
+from . import adopt
 from ._wait import READ, WRITE
 from .socket import socket as _cooperative_socket
 
 __all__ = [name for name in dir(_std) if not name.startswith('_') and name.isidentifier()]
+
+
+adopt(_std, globals())
 
 
 class SSLSocket(_std.SSLSocket, _cooperative_socket):
@@ -76,6 +80,15 @@ def create_default_context(purpose: Any = _std.Purpose.SERVER_AUTH, *, cafile: A
     context.sslsocket_class = SSLSocket
     return context
 
+
+def _create_unverified_context(*args: Any, **kwargs: Any) -> _std.SSLContext:
+    context = _std._create_unverified_context(*args, **kwargs)
+    context.sslsocket_class = SSLSocket
+    return context
+
+
+# What http.client and urllib use to make their contexts.
+_create_default_https_context = create_default_context
 
 __all__ += ['SSLSocket', 'SSLContext', 'create_default_context']
 __all__ = sorted(set(__all__))

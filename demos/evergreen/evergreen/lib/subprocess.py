@@ -22,10 +22,14 @@ import time
 from subprocess import *  # noqa: F401,F403 -- PIPE, STDOUT, DEVNULL, exceptions, CompletedProcess...
 from typing import Any
 
+from . import adopt
 from ..loop import _find_loop
 from ._wait import READ, WRITE, forget_fd, wait_fd
 
 __all__ = list(_std.__all__)
+
+
+adopt(_std, globals())
 
 
 class _PipeIO(io.RawIOBase):

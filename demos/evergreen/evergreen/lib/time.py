@@ -13,9 +13,13 @@ from time import *  # noqa: F401,F403 -- the rest of the module, unchanged
 
 from greenlet import getcurrent
 
+from . import adopt
 from ..loop import _find_loop
 
 __all__ = [name for name in dir(_std) if not name.startswith('_')]
+
+
+adopt(_std, globals())
 
 _original_sleep = _std.sleep
 
