@@ -497,3 +497,65 @@ def test_tty_stream_on_a_pseudo_terminal(no_fd_leak, uv_run):
             os.close(w)
 
     uv_run(main)
+
+
+def test_an_empty_read_from_libuv_is_not_eof(no_fd_leak, uv_run):
+    # libuv calls the read callback with nothing read (EAGAIN) to hand its buffer
+    # back; pyuv passes b''. That must not look like the end of the stream.
+    def main():
+        with io.serve_tcp(echo) as server:
+            with io.TCPClient().connect(server.getsockname()) as client:
+                reader = evergreen.spawn(client.read, 100)
+                evergreen.sleep(0.01)
+                evergreen.get_loop().call_soon(client._read_callback, client._handle, b'', None)
+                evergreen.sleep(0.01)
+                assert reader.is_alive()
+                client.write(b'real data')
+                assert reader.result(timeout=5) == b'real data'
+
+    uv_run(main)
+
+
+def test_large_transfer_between_loops_in_two_threads(no_fd_leak, uv_loop):
+    """A server on a loop of its own thread, a client here: 32 MiB each way, concurrently."""
+    import threading
+    ready = threading.Event()
+    address = []
+    stop = []
+
+    def server_thread():
+        def main():
+            server = io.serve_tcp(echo)
+            stop.append((evergreen.get_loop(), server))
+            address.append(server.getsockname())
+            ready.set()
+            server.serve_forever()
+            server.shutdown(5)
+        evergreen.run(main)
+
+    thread = threading.Thread(target=server_thread)
+    thread.start()
+    try:
+        assert ready.wait(10)
+        payload = os.urandom(32 * 1024 * 1024)
+
+        def main():
+            with io.TCPClient().connect(address[0]) as client:
+                def send():
+                    view = memoryview(payload)
+                    for offset in range(0, len(view), 256 * 1024):
+                        client.write(view[offset:offset + 256 * 1024])
+                    client.shutdown()
+                sender = evergreen.spawn(send)
+                received = client.read()
+                sender.result()
+                return received
+
+        task = uv_loop.spawn(main)
+        uv_loop.run()
+        assert task.result(timeout=0) == payload
+    finally:
+        if stop:
+            server_loop, server = stop[0]
+            server_loop.call_soon_threadsafe(server.close)
+        thread.join(30)

@@ -190,6 +190,9 @@ class Stream:
 
     def _read_callback(self, handle: Any, data: bytes | None, error: int | None) -> None:
         if error is None:
+            if not data:
+                # libuv read nothing (EAGAIN) and only hands the buffer back: not EOF.
+                return
             reader = self._reader
             if reader is not None and not self._buffer:
                 self._reader = None
