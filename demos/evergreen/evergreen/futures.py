@@ -216,6 +216,11 @@ class ThreadPoolExecutor(Executor):
         inner.add_done_callback(_relay_pool_failure(future))
         return future
 
+    @property
+    def _broken(self) -> Any:
+        """The reason the pool broke (an initializer failed), as the stdlib pool's attribute."""
+        return self._pool._broken
+
     def _forget(self, future: Future) -> None:
         with self._lock:
             self._pending.discard(future)

@@ -187,13 +187,14 @@ def futures_suites() -> list[type]:
         setattr(util, name, util.create_future(state=state, **kwargs))
     # executor.py waits on a threading.Event while the calls run: in tasks, that wait must park.
     executor = _import_with_shim('test.test_concurrent_futures.executor')
-    from test.test_concurrent_futures import test_as_completed, test_future, test_wait
+    from test.test_concurrent_futures import (test_as_completed, test_future, test_init,
+                                              test_shutdown, test_wait)
 
     namespace = types.ModuleType('evergreen_futures_for_tests')
     import concurrent.futures
     namespace.__dict__.update(vars(concurrent.futures))
     namespace.__dict__.update({name: getattr(evergreen_futures, name) for name in evergreen_futures.__all__})
-    for module in (executor, test_as_completed, test_wait):
+    for module in (executor, test_as_completed, test_wait, test_shutdown):
         module.futures = namespace
     for module in (test_as_completed, test_wait, test_future):
         for name in ('PENDING_FUTURE', 'RUNNING_FUTURE', 'CANCELLED_FUTURE',
@@ -211,8 +212,14 @@ def futures_suites() -> list[type]:
     suites = []
     for mixin, label in ((TaskPoolMixin, 'TaskPool'), (ThreadPoolMixin, 'ThreadPool')):
         for tests, kind in ((executor.ExecutorTest, 'Executor'), (test_wait.WaitTests, 'Wait'),
-                            (test_as_completed.AsCompletedTests, 'AsCompleted')):
+                            (test_as_completed.AsCompletedTests, 'AsCompleted'),
+                            (test_shutdown.ExecutorShutdownTest, 'Shutdown')):
             suites.append(type(f'{label}{kind}Tests', (mixin, tests, util.BaseTestCase), {}))
+    # Initializers: TaskPoolExecutor has none (its tasks share the thread); the thread pool's.
+    for mixin, kind in ((test_init.InitializerMixin, 'Initializer'),
+                        (test_init.FailingInitializerMixin, 'FailingInitializer')):
+        suites.append(type(f'ThreadPool{kind}Tests', (mixin, ThreadPoolMixin, util.BaseTestCase),
+                           {'executor_type': evergreen_futures.ThreadPoolExecutor}))
 
     class FutureTests(test_future.FutureTests):
         pass
@@ -228,7 +235,17 @@ _PREEMPTION = ("its reader threads busy-wait (get(block=False) in a loop, never 
                "they need preemptive threads; cooperative tasks that never block never let "
                "the writers run")
 
+_BY_NAME = ('it runs a pool in a fresh interpreter by importing it by name from '
+            'concurrent.futures, so it can only test the stdlib pools')
+
 EXCLUSIONS: dict[str, str] = {
+    'test_interpreter_shutdown': _BY_NAME,
+    'test_submit_after_interpreter_shutdown': _BY_NAME,
+    'test_hang_gh83386': _BY_NAME,
+    'TaskPoolShutdownTests.test_cancel_futures': (
+        'it expects worker threads to have taken some calls before shutdown(cancel_futures=True) '
+        'right after submitting; worker tasks start only when the submitting task blocks, '
+        'so all are cancelled'),
     # 'method' (in every class that has it) or 'Class.method' -> why it cannot apply
     'ConditionAsRLockTests.test_recursion_count': 'test_threading skips it for threading.Condition '
                                                   'too: a Condition does not expose _recursion_count()',
