@@ -31,6 +31,7 @@ from types import FrameType
 from typing import Any, Callable, TextIO
 
 from .loop import HubMixin, get_loop
+from .tasks import _stack_from
 
 __all__ = ['Watchdog', 'StallReport', 'format_tasks', 'dump_tasks']
 
@@ -64,13 +65,6 @@ def _format_stack(frames: list[FrameType]) -> str:
     return ''.join(summary.format())
 
 
-def _frames(frame: FrameType | None) -> list[FrameType]:
-    stack = []
-    while frame is not None:
-        stack.append(frame)
-        frame = frame.f_back
-    stack.reverse()
-    return stack
 
 
 def _running_task(frame: FrameType | None) -> Any:
@@ -150,7 +144,7 @@ class Watchdog:
                 continue
             self._reported_beat = beat
             report = StallReport(duration=stalled, task=_running_task(frame),
-                                 stack=_format_stack(_frames(frame)))
+                                 stack=_format_stack(_stack_from(frame)))
             del frame
             self.reports.append(report)
             try:

@@ -187,16 +187,8 @@ def get_loop() -> HubMixin:
     evergreen loop, that loop; otherwise the thread's loop (one per thread,
     made on first use).
     """
-    loop = getattr(getcurrent(), 'evergreen_loop', None)
-    if loop is not None:
-        return loop
-    loop = _get_running_loop()
-    if isinstance(loop, HubMixin):
-        return loop
-    loop = _thread_state.loop
-    if loop is None or loop.is_closed():
-        loop = EventLoop()
-    return loop
+    loop = _find_loop()
+    return loop if loop is not None else EventLoop()
 
 
 def _find_loop() -> HubMixin | None:

@@ -449,13 +449,17 @@ class Task:
     def get_stack(self) -> list:
         """The frames of the task where it is blocked, outermost first (empty if not blocked)."""
         g = self._greenlet
-        frame = g.gr_frame if g is not None and g is not getcurrent() else None
-        stack = []
-        while frame is not None:
-            stack.append(frame)
-            frame = frame.f_back
-        stack.reverse()
-        return stack
+        return _stack_from(g.gr_frame if g is not None and g is not getcurrent() else None)
+
+
+def _stack_from(frame: Any) -> list:
+    """*frame* and its callers, outermost first."""
+    stack = []
+    while frame is not None:
+        stack.append(frame)
+        frame = frame.f_back
+    stack.reverse()
+    return stack
 
 
 def _without_evergreen_frames(exc: BaseException) -> BaseException:

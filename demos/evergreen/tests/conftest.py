@@ -72,9 +72,7 @@ def uv_loop():
     _close_loop(loop, previous)
 
 
-@pytest.fixture
-def run(loop):
-    """``run(fn, *args)``: run fn as the main task of the test's loop; return its result."""
+def _main_task_runner(loop):
     def run_main(fn, *args, **kwargs):
         task = evergreen.Task(target=fn, args=args, kwargs=kwargs, name='TestMain', loop=loop)
         task._main = True
@@ -85,15 +83,15 @@ def run(loop):
 
 
 @pytest.fixture
+def run(loop):
+    """``run(fn, *args)``: run fn as the main task of the test's loop; return its result."""
+    return _main_task_runner(loop)
+
+
+@pytest.fixture
 def uv_run(uv_loop):
     """Like ``run``, on the rose loop."""
-    def run_main(fn, *args, **kwargs):
-        task = evergreen.Task(target=fn, args=args, kwargs=kwargs, name='TestMain', loop=uv_loop)
-        task._main = True
-        task.start()
-        uv_loop.run()
-        return task.result(timeout=0)
-    return run_main
+    return _main_task_runner(uv_loop)
 
 
 @pytest.fixture

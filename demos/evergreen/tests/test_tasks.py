@@ -568,31 +568,8 @@ _CTRL_C_PROGRAM = textwrap.dedent('''
 ''')
 
 
-def test_ctrl_c_interrupts_a_program_blocked_in_a_task():
-    proc = subprocess.Popen([sys.executable, '-c', _CTRL_C_PROGRAM],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == 'ready'
-        time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert out.strip() == "interrupted ['main', 'worker']", err
-    assert proc.returncode == 0
-
-
-def test_ctrl_c_interrupts_the_main_greenlet_blocked_outside_run():
-    program = textwrap.dedent('''
-        import evergreen
-        print('ready', flush=True)
-        try:
-            evergreen.sleep(60)
-        except KeyboardInterrupt:
-            print('interrupted', flush=True)
-    ''')
+def _interrupt_when_ready(program: str) -> tuple[str, str, int]:
+    """Run *program*, send it SIGINT once it prints 'ready'; return stdout, stderr, status."""
     proc = subprocess.Popen([sys.executable, '-c', program],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -604,6 +581,24 @@ def test_ctrl_c_interrupts_the_main_greenlet_blocked_outside_run():
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+    return out, err, proc.returncode
+
+
+def test_ctrl_c_interrupts_a_program_blocked_in_a_task():
+    out, err, status = _interrupt_when_ready(_CTRL_C_PROGRAM)
+    assert out.strip() == "interrupted ['main', 'worker']", err
+    assert status == 0
+
+
+def test_ctrl_c_interrupts_the_main_greenlet_blocked_outside_run():
+    out, err, _ = _interrupt_when_ready(textwrap.dedent('''
+        import evergreen
+        print('ready', flush=True)
+        try:
+            evergreen.sleep(60)
+        except KeyboardInterrupt:
+            print('interrupted', flush=True)
+    '''))
     assert out.strip() == 'interrupted', err
 
 

@@ -16,7 +16,7 @@ import pyuv
 from ..loop import HubMixin, get_loop
 from ..timeout import Timeout
 from .server import StreamServer
-from .stream import Stream, WaitSlots, from_pyuv_error, uv_error
+from .stream import Stream, from_pyuv_error, uv_error, wait_for_request
 
 __all__ = ['PipeStream', 'PipeClient', 'PipeConnection', 'PipeServer', 'serve_pipe']
 
@@ -66,30 +66,19 @@ class PipeClient(PipeStream):
         path = _check_path(path)
         if self._path is not None:
             raise OSError(errno.EISCONN, 'Transport endpoint is already connected')
-        outcome: list = []
-        waiting = WaitSlots()
-
-        def connected(h: Any, error: int | None) -> None:
-            outcome.append(error)
-            waiting.wake_all()
-
-        try:
-            self._handle.connect(path, connected)
-        except pyuv.error.UVError as exc:
-            raise from_pyuv_error(exc, f'connect to {path}') from None
         try:
             with Timeout(timeout):
-                while not outcome:
-                    waiting.wait(self._loop, 'connect()')
+                error = wait_for_request(self._loop, lambda done: self._handle.connect(path, done),
+                                         'connect()', f'connect to {path}')
         except TimeoutError:
             self.abort()
             raise TimeoutError(errno.ETIMEDOUT, f'Connection timed out: connect to {path}') from None
         except BaseException:
             self.abort()
             raise
-        if outcome[0] is not None:
+        if error is not None:
             self.abort()
-            raise uv_error(outcome[0], f'connect to {path}')
+            raise uv_error(error, f'connect to {path}')
         self._path = path
         return self
 

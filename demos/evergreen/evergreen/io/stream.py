@@ -133,6 +133,29 @@ class WaitSlots:
             deliver(None)
 
 
+def wait_for_request(loop: HubMixin, start: Callable[[Callable[[Any, int | None], None]], object],
+                     what: str, context: str) -> int | None:
+    """Start a libuv request (``start(callback)``) and park until it completes.
+
+    Returns the error code the callback got (None for success). A pyuv error
+    raised by *start* becomes an OSError naming *context*.
+    """
+    outcome: list = []
+    waiting = WaitSlots()
+
+    def done(handle: Any, error: int | None) -> None:
+        outcome.append(error)
+        waiting.wake_all()
+
+    try:
+        start(done)
+    except pyuv.error.UVError as exc:
+        raise from_pyuv_error(exc, context) from None
+    while not outcome:
+        waiting.wait(loop, what)
+    return outcome[0]
+
+
 class Stream:
     """A connected byte stream on a libuv handle (TCP, pipe or TTY).
 
@@ -437,20 +460,7 @@ class Stream:
         if self._shut:
             return
         self._shut = True
-        outcome: list = []
-        waiting = WaitSlots()
-
-        def done(handle: Any, error: int | None) -> None:
-            outcome.append(error)
-            waiting.wake_all()
-
-        try:
-            self._handle.shutdown(done)
-        except pyuv.error.UVError as exc:
-            raise from_pyuv_error(exc, 'shutdown') from None
-        while not outcome:
-            waiting.wait(self._loop, 'shutting a stream down')
-        error = outcome[0]
+        error = wait_for_request(self._loop, self._handle.shutdown, 'shutting a stream down', 'shutdown')
         if error is not None and error != UV_ECANCELED:
             raise uv_error(error, 'shutdown')
 

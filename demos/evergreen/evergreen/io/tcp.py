@@ -24,7 +24,7 @@ import pyuv
 from ..loop import HubMixin, get_loop
 from ..timeout import Timeout
 from .server import StreamServer
-from .stream import Stream, WaitSlots, from_pyuv_error, uv_error
+from .stream import Stream, from_pyuv_error, uv_error, wait_for_request
 
 __all__ = ['TCPStream', 'TCPClient', 'TCPConnection', 'TCPServer', 'serve_tcp', 'resolve']
 
@@ -160,27 +160,16 @@ class TCPClient(TCPStream):
         if handle.closed or handle.active:
             # A previous attempt used this handle: start again with a fresh one.
             handle = self._handle = pyuv.TCP(self._loop.uv_loop)
-        outcome: list = []
-        waiting = WaitSlots()
-
-        def connected(h: Any, error: int | None) -> None:
-            outcome.append(error)
-            waiting.wake_all()
-
+        where = f'connect to {_format_address(sockaddr)}'
         try:
-            handle.connect(sockaddr, connected)
-        except pyuv.error.UVError as exc:
-            raise from_pyuv_error(exc, f'connect to {_format_address(sockaddr)}') from None
-        try:
-            while not outcome:
-                waiting.wait(self._loop, 'connect()')
+            error = wait_for_request(self._loop, lambda done: handle.connect(sockaddr, done),
+                                     'connect()', where)
         except BaseException:
             handle.close()
             raise
-        error = outcome[0]
         if error is not None:
             handle.close()
-            raise uv_error(error, f'connect to {_format_address(sockaddr)}')
+            raise uv_error(error, where)
 
 
 class TCPServer(StreamServer):

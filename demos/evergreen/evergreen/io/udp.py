@@ -10,7 +10,7 @@ from typing import Any
 import pyuv
 
 from ..loop import HubMixin, get_loop
-from .stream import UV_EAGAIN, WaitSlots, from_pyuv_error, uv_error
+from .stream import UV_EAGAIN, WaitSlots, from_pyuv_error, uv_error, wait_for_request
 from .tcp import _check_address, _format_address, resolve
 
 __all__ = ['UDPEndpoint']
@@ -71,21 +71,12 @@ class UDPEndpoint:
             if sent == size:
                 return size
         # The kernel's buffer is full: queue it in libuv and wait for the outcome.
-        outcome: list = []
-        waiting = WaitSlots()
-
-        def sent_cb(handle: Any, error: int | None) -> None:
-            outcome.append(error)
-            waiting.wake_all()
-
-        try:
-            self._handle.send(target, bytes(data), sent_cb)
-        except pyuv.error.UVError as exc:
-            raise from_pyuv_error(exc, f'sendto {_format_address(target)}') from None
-        while not outcome:
-            waiting.wait(self._loop, 'sendto()')
-        if outcome[0] is not None:
-            raise uv_error(outcome[0], f'sendto {_format_address(target)}')
+        where = f'sendto {_format_address(target)}'
+        payload = bytes(data)
+        error = wait_for_request(self._loop, lambda done: self._handle.send(target, payload, done),
+                                 'sendto()', where)
+        if error is not None:
+            raise uv_error(error, where)
         return size
 
     def _datagram_callback(self, handle: Any, address: Any, flags: int, data: bytes | None,

@@ -63,6 +63,21 @@ def _check_timeout(value: Any) -> float | None:
     return value
 
 
+class _Budget:
+    """What is left of a socket timeout across the retries of one call."""
+
+    __slots__ = ('deadline',)
+
+    def __init__(self, timeout: float) -> None:
+        self.deadline = time.monotonic() + timeout
+
+    def left(self, message: str = 'timed out') -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(message)
+        return remaining
+
+
 class socket(_std.socket):
     """``socket.socket`` whose blocking calls park the calling task."""
 
@@ -102,21 +117,16 @@ class socket(_std.socket):
     def _io(self, method: Any, event: int, *args: Any) -> Any:
         """Call the non-blocking C *method*; while it would block, wait per the timeout."""
         timeout = self._evergreen_timeout
-        deadline = None
+        budget = None
         while True:
             try:
                 return method(self, *args)
             except _EAGAIN:
                 if timeout == 0.0:
                     raise
-            remaining = None
-            if timeout is not None:
-                if deadline is None:
-                    deadline = time.monotonic() + timeout
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError('timed out')
-            self._wait(event, remaining)
+            if timeout is not None and budget is None:
+                budget = _Budget(timeout)
+            self._wait(event, None if budget is None else budget.left())
 
     # ------------------------------------------------------------------
     # The calls that may block
@@ -188,7 +198,7 @@ class socket(_std.socket):
         """Send all of *data*; the timeout bounds the whole call, as in the standard socket."""
         view = memoryview(data).cast('B')
         timeout = self._evergreen_timeout
-        deadline = None if timeout is None else time.monotonic() + timeout
+        budget = None if timeout is None else _Budget(timeout)
         total = len(view)
         sent = 0
         while sent < total:
@@ -198,12 +208,7 @@ class socket(_std.socket):
             except _EAGAIN:
                 if timeout == 0.0:
                     raise
-            remaining = None
-            if deadline is not None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError('timed out')
-            self._wait(WRITE, remaining)
+            self._wait(WRITE, None if budget is None else budget.left())
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
         """Send a file's contents with send() (the zero-copy path would block in select)."""

@@ -12,12 +12,12 @@ descriptor, and the task waits for it). :class:`SSLContext` and
 from __future__ import annotations
 
 import ssl as _std
-import time
 from ssl import *  # noqa: F401,F403 -- the module's constants, exceptions and functions
 from typing import Any
 
 from . import adopt
 from ._wait import READ, WRITE
+from .socket import _Budget
 from .socket import socket as _cooperative_socket
 
 __all__ = [name for name in dir(_std) if not name.startswith('_') and name.isidentifier()]
@@ -32,7 +32,7 @@ class SSLSocket(_std.SSLSocket, _cooperative_socket):
     def _tls_io(self, method: Any, *args: Any) -> Any:
         """Call *method* until the TLS layer stops wanting to read or write."""
         timeout = self._evergreen_timeout
-        deadline = None
+        budget = None
         while True:
             try:
                 return method(*args)
@@ -42,14 +42,9 @@ class SSLSocket(_std.SSLSocket, _cooperative_socket):
                 event = WRITE
             if timeout == 0.0:
                 raise
-            remaining = None
-            if timeout is not None:
-                if deadline is None:
-                    deadline = time.monotonic() + timeout
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError('The operation timed out')
-            self._wait(event, remaining)
+            if timeout is not None and budget is None:
+                budget = _Budget(timeout)
+            self._wait(event, None if budget is None else budget.left('The operation timed out'))
 
     def do_handshake(self, block: bool = False) -> None:
         self._tls_io(super().do_handshake, block)
