@@ -163,7 +163,9 @@ def wait_fd(fd: int, event: int, timeout: float | None = None) -> bool:
     if fd < 0:
         raise OSError(errno.EBADF, 'Bad file descriptor')
     loop = _find_loop()
-    if loop is None or not hasattr(loop, 'uv_loop'):
+    # A closed loop serves nothing, and only rose-based loops have uv_loop
+    # (looked up on the class: on a closed rose loop the property raises).
+    if loop is None or loop.is_closed() or not hasattr(type(loop), 'uv_loop'):
         return _blocking_poll(fd, event, timeout)
     registry = _registry(loop)
     watcher = registry.get(fd)
