@@ -239,8 +239,7 @@ class SchedulingBehaviour:
             self.loop.call_at(None, print)
 
     def test_coroutine_callbacks_are_refused_in_debug_mode(self):
-        if not self.loop.get_debug():
-            self.skipTest('asyncio checks callbacks only in debug mode')
+        self.loop.set_debug(True)  # asyncio checks callbacks only in debug mode
 
         async def coro_func():
             pass
