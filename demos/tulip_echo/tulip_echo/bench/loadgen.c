@@ -4,7 +4,7 @@
  * loop in one thread, so that it needs far less CPU per message than any
  * Python server it drives.
  *
- *   loadgen client HOST PORT CONNS SIZE WARMUP_S DURATION_S [spin|block]
+ *   loadgen client HOST PORT CONNS SIZE WARMUP_S DURATION_S [spin|block [SERVER_PID]]
  *       CONNS connections, each a closed loop: send one SIZE-byte message,
  *       wait for all of its echo (checking every byte), send the next one.
  *       Messages completed during DURATION_S after WARMUP_S are counted and
@@ -12,7 +12,11 @@
  *       (spin, the default) and reports how long it found nothing to do
  *       ("idle"): a load generator that is rarely idle is the bottleneck.
  *       With block it sleeps in epoll_wait like an ordinary client (and
- *       "idle" is then 0). Prints one JSON object.
+ *       "idle" is then 0). With SERVER_PID it also reports the user and
+ *       system CPU seconds and minor page faults that process used within
+ *       the measured window (from /proc/SERVER_PID/stat, read when the
+ *       window opens and when it closes), so that they match the messages
+ *       counted. Prints one JSON object.
  *   loadgen hold HOST PORT CONNS SIZE TIMEOUT_S
  *       Open CONNS connections (at most 256 connects in flight), and only once
  *       all are open echo one SIZE-byte message on each, then half-close
@@ -28,7 +32,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -61,6 +64,35 @@ static double cpu_s(void) {
     return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+/* A process's CPU use so far, from /proc/PID/stat: user and system seconds, minor faults. */
+struct proc_usage {
+    double user, system;
+    unsigned long long minor_faults;
+};
+
+static int read_proc_usage(long pid, struct proc_usage *usage) {
+    char path[64], text[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    /* The command name may hold spaces and parentheses: the fields start after the last ')'. */
+    char *fields = strrchr(text, ')');
+    unsigned long long minflt, utime, stime;
+    if (!fields || sscanf(fields + 1, " %*c %*d %*d %*d %*d %*d %*u %llu %*u %*u %*u %llu %llu",
+                          &minflt, &utime, &stime) != 3) {
+        errno = EPROTO;
+        return -1;
+    }
+    double tick = (double)sysconf(_SC_CLK_TCK);
+    usage->user = (double)utime / tick;
+    usage->system = (double)stime / tick;
+    usage->minor_faults = minflt;
+    return 0;
+}
+
 static void fail(const char *what, int err) {
     printf("{\"error\": \"%s: %s\"}\n", what, strerror(err));
     fflush(stdout);
@@ -73,10 +105,6 @@ static void raise_fd_limit(void) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-}
-
-static void set_nonblocking(int fd) {
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
 static struct sockaddr_in resolve(const char *host, const char *port) {
@@ -204,7 +232,7 @@ static double percentile(const uint32_t *hist, uint64_t total, double q) {
 }
 
 static int run_client(const char *host, const char *port, int nconns, size_t size,
-                      double warmup, double duration, int spin) {
+                      double warmup, double duration, int spin, long server_pid) {
     struct sockaddr_in addr = resolve(host, port);
     unsigned char *pattern = make_pattern(size);
     unsigned char *buf = malloc(READ_CHUNK);
@@ -224,14 +252,21 @@ static int run_client(const char *host, const char *port, int nconns, size_t siz
     double latency_sum = 0, max_latency = 0, idle = 0;
     double t0 = now_s(), measure_from = 0, measure_to = 0, cpu_from = 0;
     int measuring = 0, connected = 0;
+    struct proc_usage server_from = {0}, server_to = {0};
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
         double t = now_s();
         if (connected == nconns && !measuring && t >= measure_from) {
             measuring = 1;
             cpu_from = cpu_s();
+            if (server_pid > 0 && read_proc_usage(server_pid, &server_from) < 0)
+                fail("cannot read the server's /proc/PID/stat", errno);
         }
-        if (measuring && t >= measure_to) break;
+        if (measuring && t >= measure_to) {
+            if (server_pid > 0 && read_proc_usage(server_pid, &server_to) < 0)
+                fail("cannot read the server's /proc/PID/stat", errno);
+            break;
+        }
         if (t - t0 > warmup + duration + 30) fail("timed out connecting", ETIMEDOUT);
         /* Busy-poll while measuring: a sleeping client makes every echo pay for waking it
          * up (an inter-processor interrupt, dear in a VM), which is the client's cost, not
@@ -279,10 +314,15 @@ static int run_client(const char *host, const char *port, int nconns, size_t siz
     double elapsed = now_s() - measure_from, cpu = cpu_s() - cpu_from;
     printf("{\"connections\": %d, \"size\": %zu, \"messages\": %llu, \"elapsed\": %.6f, "
            "\"completed_total\": %llu, \"mean_us\": %.1f, \"p50_us\": %.0f, \"p99_us\": %.0f, "
-           "\"max_us\": %.0f, \"cpu\": %.6f, \"idle\": %.6f}\n",
+           "\"max_us\": %.0f, \"cpu\": %.6f, \"idle\": %.6f",
            nconns, size, (unsigned long long)counted, elapsed, (unsigned long long)completed,
            counted ? latency_sum / counted * 1e6 : 0.0, percentile(hist, counted, 0.50),
            percentile(hist, counted, 0.99), max_latency * 1e6, cpu, idle);
+    if (server_pid > 0)
+        printf(", \"server_user\": %.3f, \"server_system\": %.3f, \"server_minor_faults\": %llu",
+               server_to.user - server_from.user, server_to.system - server_from.system,
+               server_to.minor_faults - server_from.minor_faults);
+    printf("}\n");
     for (int i = 0; i < nconns; i++) close(conns[i].fd);
     return 0;
 }
@@ -452,7 +492,7 @@ static int run_server(const char *port) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: loadgen client HOST PORT CONNS SIZE WARMUP_S DURATION_S [spin|block]\n"
+            "usage: loadgen client HOST PORT CONNS SIZE WARMUP_S DURATION_S [spin|block [SERVER_PID]]\n"
             "       loadgen hold HOST PORT CONNS SIZE TIMEOUT_S\n"
             "       loadgen server PORT\n");
     exit(2);
@@ -461,12 +501,16 @@ static void usage(void) {
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
-    if ((argc == 8 || argc == 9) && strcmp(argv[1], "client") == 0) {
+    if (argc >= 8 && argc <= 10 && strcmp(argv[1], "client") == 0) {
         int conns = atoi(argv[4]);
         long size = atol(argv[5]);
         int spin = argc == 8 || strcmp(argv[8], "spin") == 0;
-        if (conns < 1 || size < 1 || (argc == 9 && !spin && strcmp(argv[8], "block") != 0)) usage();
-        return run_client(argv[2], argv[3], conns, (size_t)size, atof(argv[6]), atof(argv[7]), spin);
+        long server_pid = argc == 10 ? atol(argv[9]) : 0;
+        if (conns < 1 || size < 1 || (argc >= 9 && !spin && strcmp(argv[8], "block") != 0)
+            || (argc == 10 && server_pid < 1))
+            usage();
+        return run_client(argv[2], argv[3], conns, (size_t)size, atof(argv[6]), atof(argv[7]), spin,
+                          server_pid);
     }
     if (argc == 7 && strcmp(argv[1], "hold") == 0) {
         int conns = atoi(argv[4]);

@@ -83,6 +83,10 @@ class Run:
     cpu: float          # load generator CPU seconds during the measured window
     idle: float         # seconds of that window it polled and found nothing to do
     wait: str = "spin"
+    # The server's use within the same window, when its pid was given (else None):
+    server_user: float | None = None       # user CPU seconds
+    server_system: float | None = None     # system (kernel) CPU seconds
+    server_minor_faults: int | None = None
 
     @property
     def messages_per_s(self) -> float:
@@ -105,6 +109,12 @@ class Run:
         if self.wait == "block":  # it sleeps when idle: its CPU share is its busy share
             return min(1.0, self.cpu / self.elapsed)
         return max(0.0, 1 - self.idle / self.elapsed)
+
+    def per_message_us(self, seconds: float | None) -> float | None:
+        """Server CPU ``seconds`` of the measured window per counted message, in µs."""
+        if seconds is None or not self.messages:
+            return None
+        return seconds / self.messages * 1e6
 
 
 def _run(args: list[str], timeout: float, *, cpu: int | None = None) -> dict[str, Any]:
@@ -137,20 +147,28 @@ def _pin(pid: int, cpu: int) -> None:
 
 
 def measure(host: str, port: int, *, connections: int, size: int, warmup: float,
-            duration: float, cpu: int | None = None, wait: str = "spin") -> Run:
+            duration: float, cpu: int | None = None, wait: str = "spin",
+            server_pid: int | None = None) -> Run:
     """Drive a server with ``connections`` closed loops of ``size``-byte messages.
 
     ``wait`` is how the load generator waits for echoes: "spin" busy-polls (the
     server never pays for waking the client up), "block" sleeps in epoll_wait.
+    With ``server_pid`` (Linux), the server process's user and system CPU time
+    and minor page faults within the measured window are reported too.
     """
     if wait not in WAITS:
         raise ValueError(f"unknown wait {wait!r}: choose one of {', '.join(WAITS)}")
-    report = _run(["client", host, str(port), str(connections), str(size),
-                   f"{warmup:g}", f"{duration:g}", wait], timeout=warmup + duration + 60, cpu=cpu)
+    args = ["client", host, str(port), str(connections), str(size),
+            f"{warmup:g}", f"{duration:g}", wait]
+    if server_pid is not None:
+        args.append(str(server_pid))
+    report = _run(args, timeout=warmup + duration + 60, cpu=cpu)
     return Run(connections=report["connections"], size=report["size"],
                messages=report["messages"], elapsed=report["elapsed"],
                p50_us=report["p50_us"], p99_us=report["p99_us"], mean_us=report["mean_us"],
-               max_us=report["max_us"], cpu=report["cpu"], idle=report["idle"], wait=wait)
+               max_us=report["max_us"], cpu=report["cpu"], idle=report["idle"], wait=wait,
+               server_user=report.get("server_user"), server_system=report.get("server_system"),
+               server_minor_faults=report.get("server_minor_faults"))
 
 
 def hold(host: str, port: int, *, connections: int, size: int = 64,
