@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 from . import loadgen, runner
-from .report import chart, format_table, load
+from .charts import LANGS, chart, chart_cpu
+from .report import format_table, load
 from .runner import KIND_NAMES, PRESETS
 
 __all__ = ["add_arguments", "run"]
@@ -70,6 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=_seconds, help="seconds before measuring")
     parser.add_argument("--duration", type=_seconds, help="seconds measured")
     parser.add_argument("--rounds", type=_positive_int, help="interleaved rounds")
+    parser.add_argument("--prewarm", type=_seconds,
+                        help="seconds each server echoes every size, over connections that then "
+                             "close, before its first measurement (0 measures cold servers)")
     parser.add_argument("--hold", type=int,
                         help="connections each server must hold at once (0 skips the check)")
     parser.add_argument("--wait", choices=loadgen.WAITS,
@@ -78,9 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and load generator to CPUs")
     parser.add_argument("--out", type=Path, default=Path("bench-results"),
                         help="directory for results (default bench-results)")
-    parser.add_argument("--no-chart", action="store_true", help="skip the PNG/SVG chart")
+    parser.add_argument("--no-chart", action="store_true", help="skip the PNG/SVG charts")
+    parser.add_argument("--lang", choices=LANGS, default="en",
+                        help="language of the charts' text (default en; es: Spanish)")
     parser.add_argument("--chart-from", type=Path, metavar="RESULTS.json",
-                        help="only redraw the table and chart of an existing results file")
+                        help="only redraw the table and charts of an existing results file "
+                             "(--sizes and --connections choose what the charts show)")
 
 
 class _Progress:
@@ -109,7 +116,14 @@ class _Progress:
         sys.stderr.flush()
 
 
-def _write_outputs(results, out: Path, name: str, draw: bool) -> list[Path]:
+def _charts(results, out: Path, name: str, lang: str, **selection) -> list[Path]:
+    """Throughput as NAME.png/.svg, CPU per message as NAME-cpu.png/.svg (NAME-es... in Spanish)."""
+    suffix = "" if lang == "en" else f"-{lang}"
+    return (chart(results, out / f"{name}{suffix}", lang=lang, **selection)
+            + chart_cpu(results, out / f"{name}-cpu{suffix}", lang=lang, **selection))
+
+
+def _write_outputs(results, out: Path, name: str, draw: bool, lang: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     json_path = out / f"{name}.json"
     json_path.write_text(json.dumps(results, indent=1) + "\n")
@@ -117,7 +131,7 @@ def _write_outputs(results, out: Path, name: str, draw: bool) -> list[Path]:
     table_path.write_text(format_table(results) + "\n")
     written = [json_path, table_path]
     if draw and results["summary"]:
-        written += chart(results, out / name)
+        written += _charts(results, out, name, lang)
     return written
 
 
@@ -129,18 +143,25 @@ def run(args: argparse.Namespace) -> int:
             print(f"tulip_echo: error: cannot read {args.chart_from}: {exc}", file=sys.stderr)
             return 2
         print(format_table(results))
-        for path in chart(results, args.out / args.chart_from.stem):
+        try:
+            written = _charts(results, args.out, args.chart_from.stem, args.lang,
+                              sizes=args.sizes, connections=args.connections)
+        except ValueError as exc:
+            print(f"tulip_echo: error: cannot chart {args.chart_from}: {exc}", file=sys.stderr)
+            return 2
+        for path in written:
             print(f"wrote {path}")
         return 0
     settings = dataclasses.replace(PRESETS[args.mode])
-    for option in ("kinds", "sizes", "connections", "warmup", "duration", "rounds", "hold", "wait"):
+    for option in ("kinds", "sizes", "connections", "warmup", "duration", "rounds", "prewarm",
+                   "hold", "wait"):
         value = getattr(args, option)
         if value is not None:
             setattr(settings, option, value)
     if args.no_pin:
         settings.pin = False
     if any(getattr(args, o) is not None
-           for o in ("sizes", "connections", "warmup", "duration", "rounds", "wait")):
+           for o in ("sizes", "connections", "warmup", "duration", "rounds", "prewarm", "wait")):
         settings.mode = f"{settings.mode}-custom"
     progress = _Progress(settings.warmup + settings.duration + 0.15)
     progress.say(f"echo benchmark ({settings.mode}): {settings.measurements()} measurements, "
@@ -152,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"tulip_echo: error: {exc}", file=sys.stderr)
         return 2
     print(format_table(results))
-    for path in _write_outputs(results, args.out, f"echo-{settings.mode}", not args.no_chart):
+    for path in _write_outputs(results, args.out, f"echo-{settings.mode}", not args.no_chart,
+                               args.lang):
         progress.say(f"wrote {path}")
     progress.say(f"finished in {time.monotonic() - started:.0f} s")
     failed = results["failures"] or any(not entry["ok"] for entry in results["hold"])

@@ -6,14 +6,20 @@ Design, in the order things happen:
    kind is started once, each in its own process, on a free port; a kind whose
    loop is missing is recorded as *unavailable* with the reason, never
    measured and never given a number.
-2. Rounds: for each message size and connection count, each running server
+2. Every server is brought to its steady state (``prewarm``): it echoes each
+   message size to be measured for a moment, over connections that then
+   close, before any measurement (see :func:`_warm_up` for why).
+3. Rounds: for each message size and connection count, each running server
    is measured in turn by the load generator, in a different order each round
    (rotated), so a slow phase of a busy machine is spread over every kind
    instead of landing on one. Each measurement runs a warm-up and then a
-   fixed duration; only the fixed duration counts.
-3. The C echo server ("ceiling") is measured the same way: the load
+   fixed duration; only the fixed duration counts, and within it the load
+   generator also reads the server's user and system CPU time, so the
+   report can say how much of each echo is the server's code and how much
+   the kernel's.
+4. The C echo server ("ceiling") is measured the same way: the load
    generator's own ceiling on this machine, showing it is not the bottleneck.
-4. With ``hold`` > 0, each server is asked to hold that many connections at
+5. With ``hold`` > 0, each server is asked to hold that many connections at
    once (the 10,000-connection check of the full run).
 
 On a machine with two or more cores the servers are pinned to CPU 0 and the
@@ -38,9 +44,14 @@ from typing import Any
 from .. import loops
 from . import loadgen
 
-__all__ = ["KINDS", "Kind", "Settings", "PRESETS", "run"]
+__all__ = ["KINDS", "Kind", "Settings", "PRESETS", "run", "size_label"]
 
 KiB = 1024
+
+
+def size_label(size: int) -> str:
+    """A message size as people say it: "1 KiB", "100 KiB", "512 B"."""
+    return f"{size // KiB} KiB" if size % KiB == 0 else f"{size} B"
 
 
 @dataclass(frozen=True)
@@ -87,7 +98,7 @@ KINDS: tuple[Kind, ...] = (
          _module_missing("gevent")),
     Kind("pyuv", "raw pyuv callbacks", "pyuv", "callbacks", _peer("pyuv"),
          _module_missing("pyuv")),
-    Kind("ceiling", "C epoll server (load generator ceiling)", "c", "callbacks",
+    Kind("ceiling", "C epoll server (ceiling)", "c", "callbacks",
          loadgen.server_command),
 )
 KIND_NAMES = tuple(kind.name for kind in KINDS)
@@ -102,6 +113,7 @@ class Settings:
     warmup: float = 1.0
     duration: float = 3.0
     rounds: int = 3
+    prewarm: float = 0.5   # seconds each server echoes each size before measuring; 0: none
     hold: int = 10_000
     kinds: list[str] = field(default_factory=lambda: list(KIND_NAMES))
     pin: bool = True
@@ -112,15 +124,16 @@ class Settings:
         return self.rounds * len(self.sizes) * len(self.connections) * len(self.kinds)
 
     def estimate_s(self) -> float:
-        return self.measurements() * (self.warmup + self.duration + 0.15)
+        prewarm = len(self.kinds) * len(self.sizes) * (self.prewarm + 0.15) if self.prewarm else 0
+        return self.measurements() * (self.warmup + self.duration + 0.15) + prewarm
 
 
 PRESETS: dict[str, Settings] = {
     "full": Settings(),
     "quick": Settings(sizes=[1 * KiB, 100 * KiB], connections=[10], warmup=0.3,
-                      duration=1.0, rounds=1, hold=0, mode="quick"),
+                      duration=1.0, rounds=1, prewarm=0.3, hold=0, mode="quick"),
     "tiny": Settings(sizes=[1 * KiB], connections=[2], warmup=0.05, duration=0.2,
-                     rounds=1, hold=50, mode="tiny"),
+                     rounds=1, prewarm=0.05, hold=50, mode="tiny"),
 }
 
 
@@ -247,16 +260,22 @@ def run(settings: Settings, out_dir: Path, *,
             progress(f"not measured: {kind.name}: {reason}")
 
     results: dict[str, Any] = {
-        "format": 1,
+        "format": 2,
         "meta": machine_metadata(settings, server_cpu, client_cpu),
         "settings": asdict(settings),
         "kinds": kinds_info,
+        "prewarm": {"seconds_per_size": settings.prewarm,
+                    "connections": max(settings.connections), "sizes": list(settings.sizes),
+                    "runs": []},
         "samples": [],
         "failures": [],
         "hold": [],
     }
     started = time.monotonic()
     with _servers(runnable, log_dir, progress, server_cpu) as (servers, failed):
+        if settings.prewarm:
+            _warm_up(servers, failed, results["prewarm"]["runs"], settings, client_cpu,
+                     progress, step)
         for name, reason in failed.items():
             results["failures"].append({"kind": name, "error": reason})
         total = settings.rounds * len(settings.sizes) * len(settings.connections) * len(servers)
@@ -269,7 +288,7 @@ def run(settings: Settings, out_dir: Path, *,
                     for name in order[shift:] + order[:shift]:
                         server = servers[name]
                         what = (f"round {round_index + 1}/{settings.rounds}  "
-                                f"{size // KiB} KiB x {connections} conns  {name}")
+                                f"{size_label(size)} x {connections} conns  {name}")
                         step(done, total, what)
                         done += 1
                         sample = _measure(server, size, connections, settings, client_cpu,
@@ -291,6 +310,46 @@ def run(settings: Settings, out_dir: Path, *,
     results["meta"]["loadavg_end"] = list(os.getloadavg())
     results["summary"] = summarize(results)
     return results
+
+
+def _warm_up(servers: dict[str, ServerProcess], failed: dict[str, str], runs: list[dict],
+             settings: Settings, client_cpu: int | None, progress: Callable[[str], Any],
+             step: Callable[[int, int, str], Any]) -> None:
+    """Bring every server to its steady state before its first measurement.
+
+    Each server echoes every message size to be measured for ``prewarm``
+    seconds over the largest connection count, and those connections then
+    close. Without it, whichever server is measured first in a state it never
+    returns to pays for it. The one that showed on the machine this was
+    written on: asyncio's selector transport reads with ``sock.recv(256 KiB)``,
+    and until some 256 KiB buffer has been freed whole (which first happens
+    when a connection's ``recv`` returns ``b''`` at EOF), glibc's dynamic mmap
+    threshold is still 128 KiB, so every read maps and unmaps a fresh 256 KiB
+    block and faults its pages in: a fresh asyncio server echoed 1 KiB
+    messages 3-4x slower than the same server after one connection had
+    closed. Lazy imports, first-call caches and free lists settle the same
+    way. Every kind goes through the same cycle, and a server whose warm-up
+    fails is not measured (it is listed as failed).
+    """
+    connections = max(settings.connections)
+    for name, server in list(servers.items()):
+        for size in settings.sizes:
+            step(0, 0, f"warming up {name}: {size_label(size)} x {connections} conns")
+            try:
+                result = loadgen.measure(server.host, server.port, connections=connections,
+                                         size=size, warmup=0, duration=settings.prewarm,
+                                         cpu=client_cpu, wait=settings.wait,
+                                         server_pid=server.process.pid)
+            except loadgen.LoadgenError as exc:
+                alive = "" if server.alive() else f"; server exited: {server.log_tail()}"
+                failed[name] = f"warm-up ({size_label(size)} x {connections}) failed: {exc}{alive}"
+                progress(f"{name}: {failed[name]}")
+                server.stop()
+                del servers[name]
+                break
+            runs.append({"kind": name, "size": size, "connections": connections,
+                         "messages_per_s": round(result.messages_per_s, 1),
+                         **_per_message(result)})
 
 
 def _cpu_times(cpu: int | None) -> tuple[float, float]:
@@ -319,7 +378,8 @@ def _measure(server: ServerProcess, size: int, connections: int, settings: Setti
     try:
         result = loadgen.measure(server.host, server.port, connections=connections, size=size,
                                  warmup=settings.warmup, duration=settings.duration,
-                                 cpu=client_cpu, wait=settings.wait)
+                                 cpu=client_cpu, wait=settings.wait,
+                                 server_pid=server.process.pid)
     except loadgen.LoadgenError as exc:
         alive = "" if server.alive() else f"; server exited: {server.log_tail()}"
         return {**sample, "error": f"{exc}{alive}"}
@@ -336,7 +396,19 @@ def _measure(server: ServerProcess, size: int, connections: int, settings: Setti
             "p50_us": result.p50_us, "p99_us": result.p99_us, "mean_us": result.mean_us,
             "loadgen_busy": round(result.busy_share, 3),
             "server_cpu": round(used / wall, 3),
-            "others_cpu": round(others / wall, 3) if server_cpu is not None else None}
+            "others_cpu": round(others / wall, 3) if server_cpu is not None else None,
+            **_per_message(result)}
+
+
+def _per_message(result: loadgen.Run) -> dict[str, float | None]:
+    """The server's CPU per echoed message, split into its own code and the kernel's."""
+    def rounded(value: float | None, digits: int = 3) -> float | None:
+        return None if value is None else round(value, digits)
+    faults = (result.server_minor_faults / result.messages
+              if result.server_minor_faults is not None and result.messages else None)
+    return {"user_us_per_msg": rounded(result.per_message_us(result.server_user)),
+            "sys_us_per_msg": rounded(result.per_message_us(result.server_system)),
+            "faults_per_msg": rounded(faults, 4)}
 
 
 def _hold(server: ServerProcess, connections: int) -> dict[str, Any]:
