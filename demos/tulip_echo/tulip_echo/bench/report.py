@@ -213,7 +213,7 @@ def format_table(results: Mapping[str, Any]) -> str:
     for entry in results["summary"]:
         blocks.setdefault((entry["size"], entry["connections"]), []).append(entry)
     width = max([len(names.get(e["kind"], e["kind"])) for e in results["summary"]] + [10])
-    header = (f"  {'server':<{width}}  {'msg/s':>9}  {'MiB/s':>7}  {'p50 µs':>6}  {'p99 µs':>6}  "
+    header = (f"  {'server':<{width}}  {'msg/s':>9}  {'MiB/s':>7}  {'p50 µs':>7}  {'p99 µs':>7}  "
               f"{'×asyncio':>8}  {'usr µs':>6}  {'sys µs':>6}  {'less usr':>8}  "
               f"{'srv CPU':>7}  {'gen busy':>8}")
     for (size, connections), entries in blocks.items():
@@ -225,7 +225,7 @@ def format_table(results: Mapping[str, Any]) -> str:
             mark = "*" if e.get("contended") else " "
             lines.append(f"  {names.get(e['kind'], e['kind']):<{width}}  "
                          f"{e['messages_per_s']:>9,.0f}{mark} {e['mib_per_s']:>7.1f}  "
-                         f"{e['p50_us']:>6,.0f}  {e['p99_us']:>6,.0f}  {ratio:>8}  "
+                         f"{e['p50_us']:>7,.0f}  {e['p99_us']:>7,.0f}  {ratio:>8}  "
                          f"{_us(e.get('user_us_per_msg')):>6}  {_us(e.get('sys_us_per_msg')):>6}  "
                          f"{less:>8}  {e['server_cpu']:>7.0%}  {e['loadgen_busy']:>8.0%}")
         lines.append("")
