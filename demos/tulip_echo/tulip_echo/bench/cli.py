@@ -1,4 +1,4 @@
-"""``python -m tulip_echo bench``: run the benchmark and write its JSON, table and chart."""
+"""``python -m tulip_echo bench``: run the benchmark and write its JSON, table and charts."""
 
 from __future__ import annotations
 
