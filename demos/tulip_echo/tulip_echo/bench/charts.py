@@ -21,7 +21,7 @@ software's version.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -122,35 +122,20 @@ def chart(results_json: str | os.PathLike | Mapping[str, Any], out_path: str | o
     ValueError for an unknown ``lang`` or a size or count the results do not
     hold. Returns the paths written.
     """
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    results = load(results_json)
-    text = _text(lang)
-    view = _View(results, sizes, connections, lang)
-    with matplotlib.rc_context(STYLE):
+    plt = _pyplot()
+    view = _View(load(results_json), sizes, connections, lang)
+    text = view.text
+    with plt.rc_context(STYLE):
         fig, axes = _figure(plt, view)
-        for ax, size in zip(axes, view.sizes):
-            for c_index, count in enumerate(view.counts):
-                for k_index, kind in enumerate(view.kinds):
-                    entry = view.entry(kind["name"], size, count)
-                    if entry is None:
-                        continue
-                    y = view.y(k_index, c_index)
-                    value = entry["messages_per_s"]
-                    ax.barh(y, value, height=view.bar_height,
-                            color=COLOURS.get(kind["family"], "#777777"),
-                            alpha=view.alpha(c_index),
-                            hatch="//" if kind["family"] == "c" else None, edgecolor="white")
-                    if entry.get("ratio") is not None:
-                        mark = "*" if entry.get("contended") else ""
-                        ax.text(value, y, f" ×{_number(entry['ratio'], 2, lang)}{mark}",
-                                va="center", fontsize=view.bar_font)
-            ax.set_title(view.panel_title(size, text))
-            ax.set_xlabel(text["rate_axis"])
-            _finish_axis(ax, view, room=1.2)
-        axes[0].set_ylabel(text["server_axis"])
+        for ax, kind, entry, y, alpha in view.bars(axes):
+            value = entry["messages_per_s"]
+            ax.barh(y, value, height=view.bar_height, color=COLOURS.get(kind["family"], "#777777"),
+                    alpha=alpha, hatch="//" if kind["family"] == "c" else None, edgecolor="white")
+            if entry.get("ratio") is not None:
+                mark = "*" if entry.get("contended") else ""
+                ax.text(value, y, f" ×{_number(entry['ratio'], 2, lang)}{mark}", va="center",
+                        fontsize=view.bar_font, in_layout=False)
+        _label_panels(axes, view, text["rate_axis"])
         handles = _count_handles(view, text)
         _frame(fig, view, text["title"], text["ratio_key"], handles, any_contended=any(
             e.get("contended") for e in view.summary))
@@ -170,58 +155,52 @@ def chart_cpu(results_json: str | os.PathLike | Mapping[str, Any], out_path: str
     asyncio's own loop (÷2 is half as much). A results file without the split
     (format 1) gives a figure that says so instead of bars.
     """
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     from matplotlib.patches import Patch
 
-    results = load(results_json)
-    text = _text(lang)
-    view = _View(results, sizes, connections, lang)
-    with matplotlib.rc_context(STYLE):
+    view = _View(load(results_json), sizes, connections, lang)
+    text = view.text
+    with plt.rc_context(STYLE):
         fig, axes = _figure(plt, view)
-        if not has_cpu_split(results):
+        if not has_cpu_split(view.results):
             for ax in axes:
                 ax.set_axis_off()
             fig.text(0.5, 0.5, text["no_split"], ha="center", va="center", fontsize=14,
                      linespacing=1.6)
             _frame(fig, view, text["cpu_title"], "", [], any_contended=False)
             return _save(plt, fig, out_path)
-        for ax, size in zip(axes, view.sizes):
-            for c_index, count in enumerate(view.counts):
-                for k_index, kind in enumerate(view.kinds):
-                    entry = view.entry(kind["name"], size, count)
-                    if entry is None:
-                        continue
-                    y = view.y(k_index, c_index)
-                    user, system = entry.get("user_us_per_msg"), entry.get("sys_us_per_msg")
-                    if user is None or system is None:
-                        ax.text(0, y, f" {text['no_bar']}", va="center", fontsize=view.bar_font,
-                                style="italic")
-                        continue
-                    ax.barh(y, user, height=view.bar_height, color=USER_COLOUR,
-                            alpha=view.alpha(c_index), edgecolor="white")
-                    ax.barh(y, system, left=user, height=view.bar_height, color=KERNEL_COLOUR,
-                            alpha=view.alpha(c_index), edgecolor="white",
-                            hatch="//" if kind["family"] == "c" else None)
-                    label = f" {_number(user, 1, lang)} + {_number(system, 1, lang)} µs"
-                    less = entry.get("less_user_cpu")
-                    if less and kind["name"] != BASELINE:
-                        label += "   " + (text["less"].format(n=_number(less, 1, lang)) if less >= 1
-                                          else text["more"].format(n=_number(1 / less, 1, lang)))
-                    if entry.get("contended"):
-                        label += " *"
-                    ax.text(user + system, y, label, va="center", fontsize=view.bar_font)
-            ax.set_title(view.panel_title(size, text))
-            ax.set_xlabel(text["cpu_axis"])
-            _finish_axis(ax, view, room=1.6)
-        axes[0].set_ylabel(text["server_axis"])
+        for ax, kind, entry, y, alpha in view.bars(axes):
+            user, system = entry.get("user_us_per_msg"), entry.get("sys_us_per_msg")
+            if user is None or system is None:
+                ax.text(0, y, f" {text['no_bar']}", va="center", fontsize=view.bar_font,
+                        style="italic", in_layout=False)
+                continue
+            ax.barh(y, user, height=view.bar_height, color=USER_COLOUR, alpha=alpha,
+                    edgecolor="white")
+            ax.barh(y, system, left=user, height=view.bar_height, color=KERNEL_COLOUR, alpha=alpha,
+                    edgecolor="white", hatch="//" if kind["family"] == "c" else None)
+            label = f" {_number(user, 1, lang)} + {_number(system, 1, lang)} µs"
+            less = entry.get("less_user_cpu")
+            if less and kind["name"] != BASELINE:
+                label += "   " + (text["less"].format(n=_number(less, 1, lang)) if less >= 1
+                                  else text["more"].format(n=_number(1 / less, 1, lang)))
+            if entry.get("contended"):
+                label += " *"
+            ax.text(user + system, y, label, va="center", fontsize=view.bar_font, in_layout=False)
+        _label_panels(axes, view, text["cpu_axis"])
         handles = [Patch(facecolor=USER_COLOUR, label=text["user"]),
                    Patch(facecolor=KERNEL_COLOUR, label=text["kernel"]),
                    *_count_handles(view, text)]
         _frame(fig, view, text["cpu_title"], text["cpu_key"], handles, any_contended=any(
             e.get("contended") for e in view.summary))
         return _save(plt, fig, out_path)
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use("Agg", force=False)   # files only: never needs a display
+    import matplotlib.pyplot as plt
+    return plt
 
 
 def _text(lang: str) -> dict[str, str]:
@@ -243,6 +222,7 @@ class _View:
 
     def __init__(self, results: Mapping[str, Any], sizes: Iterable[int] | None,
                  connections: int | Iterable[int] | None, lang: str) -> None:
+        self.text = _text(lang)
         summary = results["summary"]
         if not summary:
             raise ValueError("the results hold no measurements to chart")
@@ -264,8 +244,15 @@ class _View:
         self.bar_height = self.group * 0.92
         self.bar_font = 11 if len(self.kinds) * len(self.counts) <= 12 else 9
 
-    def entry(self, kind: str, size: int, count: int) -> Mapping[str, Any] | None:
-        return self.by_key.get((kind, size, count))
+    def bars(self, axes: list) -> Iterator[tuple[Any, Mapping[str, Any], Mapping[str, Any],
+                                                  float, float]]:
+        """(axis, kind, summary entry, y, alpha) for every bar, one panel per size."""
+        for ax, size in zip(axes, self.sizes):
+            for c_index, count in enumerate(self.counts):
+                for k_index, kind in enumerate(self.kinds):
+                    entry = self.by_key.get((kind["name"], size, count))
+                    if entry is not None:
+                        yield ax, kind, entry, self.y(k_index, c_index), self.alpha(c_index)
 
     def y(self, k_index: int, c_index: int) -> float:
         return k_index + (c_index - (len(self.counts) - 1) / 2) * self.group
@@ -273,12 +260,14 @@ class _View:
     def alpha(self, c_index: int) -> float:
         return 1.0 if c_index == len(self.counts) - 1 else 0.55
 
-    def panel_title(self, size: int, text: Mapping[str, str]) -> str:
+    def panel_title(self, size: int) -> str:
+        text = self.text
         if len(self.counts) == 1:
             return text["panel_one"].format(size=size_label(size), connections=self.counts[0])
         return text["panel"].format(size=size_label(size))
 
-    def note(self, text: Mapping[str, str]) -> str:
+    def note(self) -> str:
+        text = self.text
         meta, settings = self.results["meta"], self.results["settings"]
         mode = meta["mode"]
         if self.lang == "es":
@@ -318,20 +307,24 @@ def _figure(plt, view: _View):
     return fig, axes
 
 
-def _finish_axis(ax, view: _View, *, room: float) -> None:
-    """Grid, and room at the right for the labels at the bars' ends."""
+def _label_panels(axes: list, view: _View, x_label: str) -> None:
+    """Titles, axis labels, grid and tick labels of every panel."""
     import matplotlib.ticker
 
-    ax.grid(axis="x", alpha=0.3)
-    ax.set_axisbelow(True)
-    ax.set_xlim(0, ax.get_xlim()[1] * room)
-    text = TEXT[view.lang]
+    text = view.text
 
     def thousands(x, _):
         if x >= 1000:
             return text["kilo"].format(n=_number(x / 1000, 0 if x % 1000 == 0 else 1, view.lang))
         return _number(x, 0 if x == int(x) else 1, view.lang)
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(thousands))
+    for ax, size in zip(axes, view.sizes):
+        ax.set_title(view.panel_title(size))
+        ax.set_xlabel(x_label)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_axisbelow(True)
+        ax.set_xlim(0, None)
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(thousands))
+    axes[0].set_ylabel(text["server_axis"])
 
 
 def _count_handles(view: _View, text: Mapping[str, str]) -> list:
@@ -344,11 +337,14 @@ def _count_handles(view: _View, text: Mapping[str, str]) -> list:
 
 def _frame(fig, view: _View, title: str, key: str, handles: list, *, any_contended: bool) -> None:
     """Title, legend, and the note that says what was measured, where and how."""
-    text = TEXT[view.lang]
-    note = view.note(text) + ("\n" + text["contended"] if any_contended else "")
+    text = view.text
+    note = view.note() + ("\n" + text["contended"] if any_contended else "")
     top = 0.93 - (0.04 if key else 0) - (0.05 if handles else 0)
     # Laid out first: tight_layout would otherwise make room for the title below ``top``.
+    # The labels at the bars' ends are left out of it (``in_layout=False``): the panels are
+    # widened for them afterwards, instead of being shrunk to make room for them.
     fig.tight_layout(rect=(0, 0.075 if any_contended else 0.05, 1, top))
+    _fit_bar_labels(fig)
     fig.suptitle(title, fontweight="bold", y=0.985)
     if key:
         fig.text(0.5, 0.935, key, ha="center", va="top", fontsize=11)
@@ -356,6 +352,27 @@ def _frame(fig, view: _View, title: str, key: str, handles: list, *, any_contend
         fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False,
                    bbox_to_anchor=(0.5, 0.935 - (0.04 if key else 0)))
     fig.text(0.01, 0.01, note, fontsize=9, va="bottom", wrap=True)
+
+
+def _fit_bar_labels(fig) -> None:
+    """Widen each panel's x range just enough for the labels at its bars' ends.
+
+    A label is as wide in pixels whatever the scale, so the range it needs
+    is found from its width: starting at ``x`` and ``w`` pixels wide in a
+    panel ``width`` pixels wide, it fits when the range reaches
+    ``x / (1 - w / width)``.
+    """
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        if not ax.texts or not ax.axison:
+            continue
+        width = ax.get_window_extent(renderer).width
+        needed = ax.get_xlim()[1]
+        for label in ax.texts:
+            share = label.get_window_extent(renderer).width / width
+            if share < 0.9:
+                needed = max(needed, label.get_position()[0] / (1 - share) * 1.03)
+        ax.set_xlim(0, needed)
 
 
 def _save(plt, fig, out_path: str | os.PathLike) -> list[Path]:
