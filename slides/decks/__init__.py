@@ -11,7 +11,10 @@ Modules, in the order a deck goes through them:
 - ``render``: the self-contained reveal.js HTML deck and the site's index page;
 - ``browser``: Debian's Chromium driven by playwright (PDF handouts, checks);
 - ``fingerprint``: the content hash that lets an unchanged deck skip its rebuild;
-- ``pipeline``: the build that ties them together (``slides/build.py`` is its CLI).
+- ``pipeline``: the build that ties them together (``slides/build.py`` is its CLI);
+- ``listing``: not the build's but the decks' own: imported by the talks' hidden code
+  cells, it shows a package's real source on a slide, sized to fit (every kernel the
+  pipeline starts has ``slides/`` on its ``PYTHONPATH``: see ``execute``).
 
 See ``slides/README.md`` for the source format and the commands.
 """
@@ -23,6 +26,12 @@ from pathlib import Path
 #: The languages every deck is written in, in the order the site lists them.
 LANGUAGES: tuple[str, ...] = ("es", "en")
 LANGUAGE_NAMES: dict[str, str] = {"es": "Español", "en": "English"}
+
+#: A slide's size in pixels: reveal.js's own default, which the HTML decks keep
+#: (RISE's default "100%" means "the window" and has no meaning in a file).
+SLIDE_SIZE: tuple[int, int] = (960, 700)
+#: The decks' code font size in pixels (the HTML deck's; the largest a listing uses).
+CODE_FONT_PX = 19
 
 SLIDES_DIR = Path(__file__).resolve().parent.parent
 ROOT = SLIDES_DIR.parent

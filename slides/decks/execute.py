@@ -4,6 +4,12 @@ Jupyter and IPython keep state under ``$HOME`` (config, runtime files, the IPyth
 profile, user kernelspecs). The build and the tests point all of it at a private
 folder, and write there a ``python3`` kernelspec for the running interpreter, so a
 deck always runs on this environment's Python whatever the user has installed.
+
+The kernelspec also puts ``slides/`` on the kernel's ``PYTHONPATH``, so that the
+decks' cells can ``from decks.listing import show`` in every kernel the pipeline
+starts: the build's, and those of ``make present``'s JupyterLab (which uses the
+same kernelspec for the language notebooks and for the ``.md`` sources alike). The
+kernel's working directory stays the talk's folder.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbformat import NotebookNode
 from traitlets.config import Config
 
+from . import SLIDES_DIR
 from .source import slides_of
 
 #: Seconds a code cell may run, unless its metadata says ``timeout: N``.
@@ -34,10 +41,18 @@ class ExecutionError(RuntimeError):
     """A code cell failed or timed out; the message names the slide and the cell."""
 
 
+def kernel_pythonpath() -> str:
+    """The kernels' PYTHONPATH: ``slides/`` (for ``decks.listing``), then this
+    process's own PYTHONPATH, if any."""
+    inherited = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return os.pathsep.join(dict.fromkeys([str(SLIDES_DIR), *inherited]))
+
+
 def sandbox_environment(directory: Path) -> dict[str, str]:
     """The variables that confine Jupyter and IPython to ``directory``.
 
-    Also writes the ``python3`` kernelspec there (it wins over any user or system one).
+    Also writes the ``python3`` kernelspec there (it wins over any user or system
+    one): this interpreter, with ``slides/`` on its PYTHONPATH.
     """
     env = {
         "JUPYTER_CONFIG_DIR": str(directory / "config"),
@@ -45,6 +60,9 @@ def sandbox_environment(directory: Path) -> dict[str, str]:
         "JUPYTER_RUNTIME_DIR": str(directory / "runtime"),
         "IPYTHONDIR": str(directory / "ipython"),
         "JUPYTER_PLATFORM_DIRS": "1",
+        # In a virtualenv Jupyter looks in the environment's folders before the user's
+        # (jupyter_core >= 5), so the venv's own python3 kernelspec would shadow ours.
+        "JUPYTER_PREFER_ENV_PATH": "0",
         # debugpy warns on stderr at every kernel start when frozen modules are on
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
@@ -57,6 +75,7 @@ def sandbox_environment(directory: Path) -> dict[str, str]:
                  "-f", "{connection_file}"],
         "display_name": "Python 3 (decks)",
         "language": "python",
+        "env": {"PYTHONPATH": kernel_pythonpath()},
         "metadata": {"debugger": True},
     }
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))

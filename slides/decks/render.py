@@ -20,11 +20,9 @@ from typing import Any
 from nbconvert.exporters import SlidesExporter
 from nbformat import NotebookNode
 
-from . import LANGUAGE_NAMES, LANGUAGES, NODE_MODULES, TEMPLATE_DIR
+from . import CODE_FONT_PX, LANGUAGE_NAMES, LANGUAGES, NODE_MODULES, SLIDE_SIZE, TEMPLATE_DIR
 
 REVEAL_DIR = NODE_MODULES / "reveal.js"
-#: reveal.js's own default slide size; RISE's "100%" has no meaning in a static file.
-DEFAULT_SIZE = (960, 700)
 #: RISE settings the HTML deck honours, and the reveal.js option each becomes.
 RISE_TO_REVEAL = {"transition": "transition", "slideNumber": "slideNumber",
                   "controls": "controls", "progress": "progress", "center": "center",
@@ -41,12 +39,13 @@ _WOFF_URL = re.compile(r"url\(\s*['\"]?(?P<url>[^'\")]+\.woff)['\"]?\s*\)"
 _URL = re.compile(r"url\(\s*['\"]?(?P<url>[^'\")]+)['\"]?\s*\)")
 _SRC = re.compile(r"\bsrc\s*:[^;]*;")
 
-DECK_CSS = """
-:root {
+DECK_CSS = f"""
+:root {{
   --jp-ui-font-size1: 20px;
   --jp-content-font-size1: 20px;
-  --jp-code-font-size: 19px;
-}
+  --jp-code-font-size: {CODE_FONT_PX}px;
+}}
+""" + """
 a.anchor-link { display: none; }
 .jp-Notebook { padding: 0; }
 .reveal .slides section .jp-Cell { padding: 0; }
@@ -152,7 +151,7 @@ def _inline_css(path: Path) -> str:
 def reveal_config(rise: dict[str, Any]) -> dict[str, Any]:
     """reveal.js options from a notebook's RISE settings (see RISE_TO_REVEAL)."""
     config: dict[str, Any] = {
-        "hash": True, "history": False, "width": DEFAULT_SIZE[0], "height": DEFAULT_SIZE[1],
+        "hash": True, "history": False, "width": SLIDE_SIZE[0], "height": SLIDE_SIZE[1],
         # the handout: one page per slide, fragments shown, nothing cut over two pages
         "pdfSeparateFragments": False, "pdfMaxPagesPerSlide": 1,
     }

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import queue
 import re
 import signal
@@ -13,9 +14,13 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
 
 import nbformat
 import pytest
+from jupyter_client import BlockingKernelClient
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from decks import ROOT
@@ -101,6 +106,34 @@ def _run(page, cell, tmp_path) -> None:
         raise AssertionError(f"the demo did not run; the page is in {tmp_path / 'rise.png'}")
 
 
+def _run_in_a_kernel_for(path: str, base_url: str, token: str, runtime: Path, code: str) -> str:
+    """Open a kernel session for ``path`` through JupyterLab's API (as opening the file
+    does), run ``code`` in it and return what it prints; the session is closed after."""
+    headers = {"Authorization": f"token {token}", "Content-Type": "application/json"}
+    body = {"path": path, "type": "notebook", "name": Path(path).name,
+            "kernel": {"name": "python3"}}
+    request = urllib.request.Request(f"{base_url}api/sessions", json.dumps(body).encode(),
+                                     headers, method="POST")
+    with urllib.request.urlopen(request, timeout=90) as response:
+        session = json.load(response)
+    client = BlockingKernelClient()
+    try:
+        client.load_connection_file(runtime / f"kernel-{session['kernel']['id']}.json")
+        client.start_channels()
+        client.wait_for_ready(timeout=90)
+        printed: list[str] = []
+        reply = client.execute_interactive(
+            code, timeout=60, output_hook=lambda msg: printed.append(
+                msg["content"]["text"]) if msg["msg_type"] == "stream" else None)
+        assert reply["content"]["status"] == "ok", "".join(printed)
+        return "".join(printed)
+    finally:
+        client.stop_channels()
+        closing = urllib.request.Request(f"{base_url}api/sessions/{session['id']}",
+                                         headers=headers, method="DELETE")
+        urllib.request.urlopen(closing, timeout=30).close()
+
+
 @pytest.mark.parametrize("name, lang", [("fosdem", "en"), ("pycones", "es")])
 def test_present_shows_the_deck_in_rise_runs_a_demo_and_stops_on_ctrl_c(
         name, lang, tmp_path, browser, built_site, language_notebooks):
@@ -153,6 +186,16 @@ def test_present_shows_the_deck_in_rise_runs_a_demo_and_stops_on_ctrl_c(
             printed = "".join(o.get("text", "") for o in first_code.outputs).strip()
             assert shown.strip() == printed
         assert outside == [], f"RISE fetched {outside}"
+
+        # a presenter editing the source in this JupyterLab: its kernel runs in the
+        # talk's folder and imports the decks' listing helper, as the build's does
+        token = urllib.parse.parse_qs(urllib.parse.urlsplit(url[1]).query)["token"][0]
+        printed = _run_in_a_kernel_for(
+            f"talks/{talk}/{talk}.md", f"http://127.0.0.1:{port}/", token,
+            tmp_path / "state" / "jupyter" / "runtime",
+            "import os, decks.listing\nprint(os.getcwd())\nprint(decks.listing.__file__)")
+        assert printed.splitlines() == [str(ROOT / "talks" / talk),
+                                        str(ROOT / "slides" / "decks" / "listing.py")]
 
         process.send_signal(signal.SIGINT)  # what Ctrl+C in the terminal does
         assert process.wait(60) == 0
