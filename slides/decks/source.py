@@ -29,7 +29,8 @@ from . import LANGUAGES, ROOT, TALKS_DIR
 
 LANG_TAG_PREFIX = "lang-"
 SLIDE_TYPES = ("slide", "subslide", "fragment", "-", "skip", "notes")
-#: Cells of these types are not shown on a slide.
+#: Cells of these types are not shown on a slide (and RISE does not run a ``skip``
+#: cell, so the split refuses code cells of that type).
 HIDDEN_TYPES = ("skip", "notes")
 #: reveal.js themes that need no web fonts (their fonts ship with reveal.js, so the
 #: HTML deck inlines them) and that RISE offers too, so both look alike.
@@ -136,7 +137,7 @@ class Slide:
 def slides_of(nb: NotebookNode, where: str = "the deck") -> list[Slide]:
     """Group the cells into slides, in order.
 
-    ``skip`` cells before the first slide run but belong to no slide; any other cell
+    ``skip`` cells before the first slide belong to no slide; any other cell
     before the first ``slide`` cell is an error (reveal.js would have nowhere to put it).
     """
     slides: list[Slide] = []
@@ -320,6 +321,12 @@ def split(talk: Talk, source: NotebookNode | None = None) -> dict[str, NotebookN
         if cell.cell_type == "raw":
             raise DeckSourceError(f"{label}: raw cells do not show on slides; "
                                   f"use a Markdown or code cell")
+        if cell.cell_type == "code" and kind == "skip":
+            raise DeckSourceError(
+                f"{label}: a code cell of slide type 'skip' runs in the build but never on "
+                f"stage (RISE does not run skipped cells), so the demos that need it would "
+                f"fail live; do the setup in the first demo cell that needs it, or in a "
+                f"code cell on a slide (tagged {HIDE_INPUT_TAG} to show only its output)")
     decks = {lang: _language_notebook(nb, talk, lang, where) for lang in LANGUAGES}
     _check_same_structure(decks, where)
     return decks

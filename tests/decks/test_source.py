@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import re
+from html.parser import HTMLParser
 
 import jupytext
 import pytest
@@ -258,3 +259,76 @@ def test_the_source_is_as_jupyterlab_would_save_it(talk):
     text = talk.source.read_text()
     assert jupytext.writes(jupytext.read(talk.source), fmt="md:myst") == text, (
         f"normalise it with: .venv/bin/jupytext --to md:myst talks/{talk.name}/{talk.name}.md")
+
+
+def test_a_skipped_code_cell_is_refused_because_rise_never_runs_it(make_talk, cells):
+    """A setup cell of type skip runs in the build but not on stage: the demos after it
+    would work in the built deck and fail live."""
+    body = cells.code("import asyncio", "skip") + cells.slide(body=cells.code("print(1)"))
+    with pytest.raises(DeckSourceError, match=r"cell 1 \(code: 'import asyncio'\): a code cell "
+                                              r"of slide type 'skip' .*RISE does not run"):
+        split(make_talk(body))
+    later = cells.slide(body=cells.code("x = 1", "skip"))
+    with pytest.raises(DeckSourceError, match="hide-input"):
+        split(make_talk(later))
+
+
+def test_skipped_text_cells_are_still_allowed(make_talk, cells):
+    body = cells.text("en", "a comment for authors", "skip")
+    body += cells.text("es", "un comentario para autores", "skip") + cells.slide()
+    assert [s.title for s in slides_of(split(make_talk(body))["en"])] == ["Title"]
+
+
+# -- the HTML deck -------------------------------------------------------------------------
+
+PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()  # embedded, never decoded
+
+
+def test_image_outputs_keep_the_alt_text_the_cell_gave_them(make_talk, cells):
+    """IPython's Image(alt=...) puts the alt text in the output's metadata; nbconvert's
+    own template drops it (and writes "No description has been provided")."""
+    from nbformat.v4 import new_output
+    from decks.render import render_deck
+
+    body = cells.slide(body=cells.code("display(chart)") + cells.code("display(diagram)"))
+    nb = split(make_talk(body))["en"]
+    png, svg = [c for c in nb.cells if c.cell_type == "code"]
+    png.outputs = [new_output("display_data", data={"image/png": PNG},
+                              metadata={"image/png": {"alt": 'Throughput, "ratios" & more',
+                                                      "width": 820}})]
+    svg.outputs = [new_output("display_data", data={"image/svg+xml": "<svg/>"},
+                              metadata={"image/svg+xml": {"alt": "The loop's phases"}})]
+    images = _images(render_deck(nb))
+    assert [(i["alt"], i["src"].split(",")[0]) for i in images] == [
+        ('Throughput, "ratios" & more', "data:image/png;base64"),
+        ("The loop's phases", "data:image/svg+xml;base64")]
+    assert images[0]["width"] == "820"
+
+
+def test_an_image_output_without_alt_text_gets_nbconverts_placeholder(make_talk, cells):
+    from nbformat.v4 import new_output
+    from decks.render import render_deck
+
+    nb = split(make_talk(cells.slide(body=cells.code("display(chart)"))))["en"]
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.outputs = [new_output("display_data", data={"image/png": PNG})]
+    (image,) = _images(render_deck(nb))
+    assert image["alt"] == "No description has been provided for this image"
+
+
+class _ImageTags(HTMLParser):
+    """The attributes of every <img> in a page (a script's strings are not markup)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.found.append(dict(attrs))
+
+
+def _images(html: str) -> list[dict[str, str | None]]:
+    parser = _ImageTags()
+    parser.feed(html)
+    return parser.found
