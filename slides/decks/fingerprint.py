@@ -107,28 +107,36 @@ def _package_root(name: str, root: Path = ROOT) -> Path | None:
 
 def modules_fingerprint(names: set[str], root: Path = ROOT) -> str:
     """The hash of the imported modules: repository packages by content, followed
-    into what they import, and installed ones by distribution version."""
-    h = hashlib.sha256()
+    into what they import, and installed ones by distribution version.
+
+    Each module is hashed on its own and the results combined in name order, so the
+    hash does not depend on the order the imports are found in (a set's order changes
+    from one process to the next with string hash randomisation).
+    """
     distributions = importlib.metadata.packages_distributions()
-    seen: set[str] = set()
-    todo = sorted(names)
+    parts: dict[str, str] = {}
+    todo = set(names)
     while todo:
         name = todo.pop()
-        if name in seen or name in sys.stdlib_module_names:
+        if name in parts or name in sys.stdlib_module_names:
             continue
-        seen.add(name)
+        part = hashlib.sha256()
         location = _package_root(name, root)
         if location is not None:
             files = _files(location) if location.is_dir() else [location]
-            _hash_files(h, files, root)
+            _hash_files(part, files, root)
             for path in files:
                 if path.suffix == ".py":
-                    todo.extend(imported_modules(path.read_text(errors="replace")) - seen)
+                    todo |= imported_modules(path.read_text(errors="replace")) - parts.keys()
         else:
             for dist in sorted(distributions.get(name, [])):
-                h.update(f"{dist}=={_version(dist)}\n".encode())
+                part.update(f"{dist}=={_version(dist)}\n".encode())
             if name not in distributions:
-                h.update(f"{name}: not installed\n".encode())
+                part.update(f"{name}: not installed\n".encode())
+        parts[name] = part.hexdigest()
+    h = hashlib.sha256()
+    for name in sorted(parts):
+        h.update(f"{name} {parts[name]}\n".encode())
     return h.hexdigest()
 
 

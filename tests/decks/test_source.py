@@ -6,13 +6,16 @@ No kernel and no browser here: these run in a second or two.
 from __future__ import annotations
 
 import base64
+import os
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 
 import jupytext
 import pytest
 
-from decks import LANGUAGES
+from decks import LANGUAGES, SLIDES_DIR
 from decks.fingerprint import deck_fingerprint, imported_modules, modules_fingerprint, toolchain
 from decks.lint import MAX_COLUMNS, guess_language, lint
 from decks.source import (HIDE_INPUT_TAG, LANG_TAG_PREFIX, DeckSourceError, read_source,
@@ -332,3 +335,21 @@ def _images(html: str) -> list[dict[str, str | None]]:
     parser = _ImageTags()
     parser.feed(html)
     return parser.found
+
+
+def test_the_fingerprint_is_the_same_in_every_process(tmp_path):
+    """A warm `make slides` is another process: string hashing, and so the order of a
+    set of module names, changes from one to the next; the hash must not."""
+    for name, imports in {"demo_a": "demo_b, demo_c, demo_d", "demo_b": "demo_c",
+                          "demo_c": "json, demo_d", "demo_d": "pytest"}.items():
+        (tmp_path / f"{name}.py").write_text(f"import {imports}\n")
+    script = (f"import sys; sys.path[:0] = [{str(tmp_path)!r}, {str(SLIDES_DIR)!r}]\n"
+              "from pathlib import Path\n"
+              "from decks.fingerprint import modules_fingerprint\n"
+              f"print(modules_fingerprint({{'demo_a'}}, root=Path({str(tmp_path)!r})))")
+    runs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             env=dict(os.environ, PYTHONHASHSEED=str(seed)))
+            for seed in range(1, 5)]
+    hashes = {run.communicate(timeout=120)[0] for run in runs}
+    assert [run.returncode for run in runs] == [0] * len(runs)
+    assert len(hashes) == 1, hashes
