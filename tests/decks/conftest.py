@@ -85,6 +85,8 @@ class Site:
     pdf: bool
 
     def path(self, talk: str, lang: str, suffix: str) -> Path:
+        """An output of a deck; a deck that did not build fails the test with its error."""
+        self.result(talk, lang)
         return self.out / talk / f"{talk}.{lang}.{suffix}"
 
     def result(self, talk: str, lang: str) -> DeckResult:
