@@ -21,11 +21,27 @@ See ``slides/README.md`` for the source format and the commands.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 #: The languages every deck is written in, in the order the site lists them.
 LANGUAGES: tuple[str, ...] = ("es", "en")
 LANGUAGE_NAMES: dict[str, str] = {"es": "Español", "en": "English"}
+
+
+def deck_language(default: str = "en") -> str:
+    """The language of the deck this kernel runs, for code cells that draw text.
+
+    Code cells are shared by both languages, so a cell that draws a chart or writes
+    a label asks here which deck it runs in. The answer comes from the notebook's
+    name (``fosdem.es.ipynb``), which Jupyter gives the kernel as
+    ``JPY_SESSION_NAME``: JupyterLab (``make present``) does so for every notebook,
+    and the build does the same (``execute.execute``). A kernel of the bilingual
+    ``.md`` source, or of no notebook, gets ``default``.
+    """
+    match = re.search(r"\.([a-z]{2})\.ipynb$", os.environ.get("JPY_SESSION_NAME", ""))
+    return match.group(1) if match and match.group(1) in LANGUAGES else default
 
 #: A slide's size in pixels: reveal.js's own default, which the HTML decks keep
 #: (RISE's default "100%" means "the window" and has no meaning in a file).

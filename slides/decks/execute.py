@@ -95,16 +95,8 @@ def jupyter_sandbox(directory: Path | None = None) -> Iterator[dict[str, str]]:
             directory = Path(stack.enter_context(
                 tempfile.TemporaryDirectory(prefix="deck-jupyter-")))
         env = sandbox_environment(directory)
-        saved = {key: os.environ.get(key) for key in env}
-        os.environ.update(env)
-        try:
+        with _environment(env):
             yield env
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
 
 def cell_timeout(cell: NotebookNode) -> int:
@@ -117,13 +109,16 @@ def cell_timeout(cell: NotebookNode) -> int:
 
 
 def execute(nb: NotebookNode, cwd: Path, *, label: str = "the deck",
+            notebook_path: Path | None = None,
             on_cell: Callable[[int, int], None] | None = None) -> NotebookNode:
     """Run every code cell of ``nb`` in order, in a fresh kernel started in ``cwd``.
 
     Fills in the outputs in place and returns ``nb``. A cell that raises (unless it is
     tagged ``raises-exception``) or outlives its timeout stops the run with
     ExecutionError. ``on_cell(done, total)`` reports progress before each code cell.
-    Run it inside ``jupyter_sandbox()`` for a kernel on this interpreter.
+    ``notebook_path`` names the notebook to the kernel as JupyterLab does
+    (``JPY_SESSION_NAME``), so that ``decks.deck_language()`` answers in the build as
+    on stage. Run it inside ``jupyter_sandbox()`` for a kernel on this interpreter.
     """
     code_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
     for index in code_cells:
@@ -147,8 +142,10 @@ def execute(nb: NotebookNode, cwd: Path, *, label: str = "the deck",
         nb, config=config, kernel_name=KERNEL_NAME, timeout_func=cell_timeout,
         startup_timeout=KERNEL_STARTUP_TIMEOUT, allow_errors=False,
         resources={"metadata": {"path": str(cwd)}}, on_cell_start=started)
+    session = {"JPY_SESSION_NAME": str(notebook_path)} if notebook_path else {}
     try:
-        client.execute()
+        with _environment(session):  # the kernel inherits it when it starts
+            client.execute()
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         where = _locate(nb, current[0])
         reason = "timed out" if isinstance(exc, CellTimeoutError) else (
@@ -158,6 +155,21 @@ def execute(nb: NotebookNode, cwd: Path, *, label: str = "the deck",
         for path in runtime.glob(f"{sockets.name}-*"):
             path.unlink(missing_ok=True)
     return nb
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block, then restore them."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _locate(nb: NotebookNode, index: int | None) -> str:

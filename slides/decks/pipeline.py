@@ -134,7 +134,7 @@ class Build:
 
         began = time.monotonic()
         report("starting a kernel")
-        execute(nb, talk.directory, label=result.name,
+        execute(nb, talk.directory, label=result.name, notebook_path=outputs["ipynb"],
                 on_cell=lambda done, total: report(f"running code cell {done + 1}/{total}"))
         timed("run", began)
         result.problems = lint(nb, result.name)

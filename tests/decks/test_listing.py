@@ -5,6 +5,7 @@ and every kernel the pipeline starts can import it.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import textwrap
@@ -203,3 +204,19 @@ def test_the_rebuild_hash_follows_the_listing_helper(tmp_path, monkeypatch):
     helper = copy / "decks" / "listing.py"
     helper.write_text(helper.read_text().replace("CHAR_WIDTH = 0.61", "CHAR_WIDTH = 0.62"))
     assert fingerprint.toolchain() != before
+
+
+def test_a_deck_kernel_knows_its_language_as_on_stage(tmp_path):
+    """Shared code cells ask decks.deck_language() which deck they run in: the build
+    names the notebook to the kernel as JupyterLab does (JPY_SESSION_NAME)."""
+    talk = tmp_path / "talks" / "sample"
+    talk.mkdir(parents=True)
+    cell = "from decks import deck_language\nprint(deck_language())"
+    before = os.environ.get("JPY_SESSION_NAME")
+    for name, expected in (("sample.es.ipynb", "es"), ("sample.en.ipynb", "en"),
+                           ("sample.md", "en"), (None, "en")):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+        with jupyter_sandbox(tmp_path / "jupyter"):
+            execute(nb, talk, notebook_path=talk / name if name else None)
+        assert nb.cells[0].outputs[0].text.strip() == expected, name
+    assert os.environ.get("JPY_SESSION_NAME") == before
