@@ -1,9 +1,12 @@
 """Present a deck live with RISE: ``make present TALK=fosdem LANG=en`` runs this.
 
-Splits the talk's source into ``talks/<talk>/<talk>.<lang>.ipynb`` (a fresh notebook
-without outputs: the demos run live, in slide order), starts JupyterLab with
-jupyterlab-rise on 127.0.0.1 with a random token, and prints the URL that opens the
-deck straight in RISE. Ctrl+C stops the server and its kernels.
+Splits the talk's source into ``talks/<talk>/<talk>.<lang>.ipynb``, starts JupyterLab
+with jupyterlab-rise on 127.0.0.1 with a random token, and prints the URL that opens
+the deck straight in RISE. Ctrl+C stops the server and its kernels.
+
+The demos have no outputs: they run live, in slide order. The cells whose input is
+hidden (the listings of the packages' source) are run once beforehand and keep their
+output, so that those slides are never blank on stage, even before their cell runs.
 
 The notebook is generated: edit ``talks/<talk>/<talk>.md`` instead (it opens as a
 notebook in the same JupyterLab: right-click, Open With, Jupytext Notebook).
@@ -12,6 +15,7 @@ notebook in the same JupyterLab: right-click, Open With, Jupytext Notebook).
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import signal
 import sys
@@ -19,7 +23,7 @@ import time
 from pathlib import Path
 
 from decks import LANGUAGES, ROOT
-from decks.execute import sandbox_environment
+from decks.execute import execute, jupyter_sandbox, sandbox_environment
 from decks.lab import LabError, jupyter_lab
 from decks.source import (DeckSourceError, check_language, find_talks, split, talk_named,
                           write_notebook)
@@ -35,6 +39,32 @@ def _fail(message: str, status: int = 2) -> int:
 
 def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def _show_listings(notebook, talk, lang: str, path: Path) -> str | None:
+    """Run the deck once and keep the outputs of its hidden-input cells in ``notebook``.
+
+    Returns a warning when the run fails (the deck can still be presented; those slides
+    then fill in when their cells run).
+    """
+    hidden = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+              and cell.metadata.get("jupyter", {}).get("source_hidden")]
+    if not hidden:
+        return None
+    print(f"present: running {talk.name}.{lang} once for its {len(hidden)} listing slides...",
+          flush=True)
+    ran = copy.deepcopy(notebook)
+    try:
+        # a temporary sandbox: the kernel's IPC socket paths must stay short (108 bytes)
+        with jupyter_sandbox():
+            execute(ran, talk.directory, label=f"{talk.name}.{lang}", notebook_path=path)
+    except Exception as exc:  # noqa: BLE001 (a kernel that cannot start raises ZMQError)
+        # presenting matters more than the listings: say what failed and go on
+        return (f"present: warning: the deck did not run through ({exc}); its listing "
+                "slides stay empty until their cells run")
+    for index in hidden:
+        notebook.cells[index].outputs = ran.cells[index].outputs
+    return None
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -69,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     except DeckSourceError as exc:
         return _fail(str(exc), status=1)
     path = talk.directory / talk.notebook_name(lang)
+    warning = _show_listings(notebook, talk, lang, path)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     write_notebook(notebook, path)
 
     # A closed terminal or a `kill` stops the server as cleanly as Ctrl+C does.

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -53,6 +54,28 @@ def _load_present():
 def test_present_says_what_is_wrong_with_its_arguments(argv, message, capsys):
     assert _load_present().main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_present_fills_in_the_listings_and_only_warns_when_the_deck_fails(tmp_path):
+    present = _load_present()
+    talk = types.SimpleNamespace(name="sample", directory=tmp_path)
+
+    def deck(demo: str) -> nbformat.NotebookNode:
+        slide = {"slideshow": {"slide_type": "slide"}}
+        listing = nbformat.v4.new_code_cell("print('listing')",
+                                            metadata={"jupyter": {"source_hidden": True}, **slide})
+        shown = nbformat.v4.new_code_cell(demo, metadata=slide)
+        return nbformat.v4.new_notebook(cells=[listing, shown])
+
+    works = deck("print('demo')")
+    assert present._show_listings(works, talk, "en", tmp_path / "sample.en.ipynb") is None
+    assert [o.get("text") for o in works.cells[0].outputs] == ["listing\n"]
+    assert works.cells[1].outputs == []  # the demo runs live, on stage
+
+    broken = deck("1 / 0")
+    warning = present._show_listings(broken, talk, "en", tmp_path / "sample.en.ipynb")
+    assert "ZeroDivisionError" in warning and "slides stay empty" in warning
+    assert broken.cells[0].outputs == []
 
 
 class Lines:
@@ -153,6 +176,12 @@ def test_present_shows_the_deck_in_rise_runs_a_demo_and_stops_on_ctrl_c(
         url = output.wait_for(r"(http://127\.0\.0\.1:(\d+)/rise/\S+\?token=\S+)", START_TIMEOUT)
         port = int(url[2])
         assert url[1].startswith(f"http://127.0.0.1:{port}/rise/talks/{talk}/{talk}.{lang}.ipynb")
+        # the listings (hidden input) show from the start; the demos run live
+        code = [c for c in nbformat.read(ROOT / "talks" / talk / f"{talk}.{lang}.ipynb", 4).cells
+                if c.cell_type == "code"]
+        hidden = [c.metadata.get("jupyter", {}).get("source_hidden", False) for c in code]
+        assert any(hidden)
+        assert [bool(c.outputs) for c in code] == hidden
         outside: list[str] = []
         local = (f"http://127.0.0.1:{port}/", "ws://127.0.0.1", "data:", "blob:", "about:")
         context.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
