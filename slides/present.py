@@ -25,8 +25,8 @@ from pathlib import Path
 from decks import LANGUAGES, ROOT
 from decks.execute import execute, jupyter_sandbox, sandbox_environment
 from decks.lab import LabError, jupyter_lab
-from decks.source import (DeckSourceError, check_language, find_talks, split, talk_named,
-                          write_notebook)
+from decks.source import (DeckSourceError, check_language, find_talks, input_hidden, split,
+                          talk_named, write_notebook)
 
 STATE = ROOT / "build" / "present"
 USAGE = "make present TALK=<talk> LANG=<language>"
@@ -47,8 +47,7 @@ def _show_listings(notebook, talk, lang: str, path: Path) -> str | None:
     Returns a warning when the run fails (the deck can still be presented; those slides
     then fill in when their cells run).
     """
-    hidden = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"
-              and cell.metadata.get("jupyter", {}).get("source_hidden")]
+    hidden = [i for i, cell in enumerate(notebook.cells) if input_hidden(cell)]
     if not hidden:
         return None
     print(f"present: running {talk.name}.{lang} once for its {len(hidden)} listing slides...",

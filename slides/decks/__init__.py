@@ -30,6 +30,19 @@ LANGUAGES: tuple[str, ...] = ("es", "en")
 LANGUAGE_NAMES: dict[str, str] = {"es": "Español", "en": "English"}
 
 
+#: A slide's size in pixels: reveal.js's own default, which the HTML decks keep
+#: (RISE's default "100%" means "the window" and has no meaning in a file).
+SLIDE_SIZE: tuple[int, int] = (960, 700)
+#: The decks' code font size in pixels (the HTML deck's; the largest a listing uses).
+CODE_FONT_PX = 19
+
+SLIDES_DIR = Path(__file__).resolve().parent.parent
+ROOT = SLIDES_DIR.parent
+TALKS_DIR = ROOT / "talks"
+NODE_MODULES = SLIDES_DIR / "node_modules"
+TEMPLATE_DIR = SLIDES_DIR / "template"
+
+
 def deck_language(default: str = "en") -> str:
     """The language of the deck this kernel runs, for code cells that draw text.
 
@@ -42,15 +55,3 @@ def deck_language(default: str = "en") -> str:
     """
     match = re.search(r"\.([a-z]{2})\.ipynb$", os.environ.get("JPY_SESSION_NAME", ""))
     return match.group(1) if match and match.group(1) in LANGUAGES else default
-
-#: A slide's size in pixels: reveal.js's own default, which the HTML decks keep
-#: (RISE's default "100%" means "the window" and has no meaning in a file).
-SLIDE_SIZE: tuple[int, int] = (960, 700)
-#: The decks' code font size in pixels (the HTML deck's; the largest a listing uses).
-CODE_FONT_PX = 19
-
-SLIDES_DIR = Path(__file__).resolve().parent.parent
-ROOT = SLIDES_DIR.parent
-TALKS_DIR = ROOT / "talks"
-NODE_MODULES = SLIDES_DIR / "node_modules"
-TEMPLATE_DIR = SLIDES_DIR / "template"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
-from .source import Slide, is_shown, slide_type, slides_of
+from .source import Slide, input_hidden, is_shown, slide_type, slides_of
 
 MAX_COLUMNS = 70
 #: Notes shorter than this are not checked for their language (too few words to tell).
@@ -99,7 +99,7 @@ def _slide_problems(slide: Slide, lang: str) -> list[str]:
         if slide_type(cell) == "skip":
             continue
         if cell.cell_type == "code":
-            if not cell.metadata.get("jupyter", {}).get("source_hidden"):  # hide-input
+            if not input_hidden(cell):
                 found += _wide(cell.source.splitlines(), "a code")
             found += _wide(_output_lines(cell), "an output")
         elif is_shown(cell):

@@ -21,6 +21,7 @@ from nbconvert.exporters import SlidesExporter
 from nbformat import NotebookNode
 
 from . import CODE_FONT_PX, LANGUAGE_NAMES, LANGUAGES, NODE_MODULES, SLIDE_SIZE, TEMPLATE_DIR
+from .source import input_hidden
 
 REVEAL_DIR = NODE_MODULES / "reveal.js"
 #: RISE settings the HTML deck honours, and the reveal.js option each becomes.
@@ -205,7 +206,7 @@ def render_deck(nb: NotebookNode, *, index_href: str = "../index.html") -> str:
 def _hide_inputs(nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict]:
     """Cells whose input RISE hides (``hide-input``) show only their outputs here too."""
     for cell in nb.cells:
-        if cell.cell_type == "code" and cell.metadata.get("jupyter", {}).get("source_hidden"):
+        if input_hidden(cell):
             cell.metadata.setdefault("transient", {})["remove_source"] = True
     return nb, resources
 

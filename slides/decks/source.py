@@ -105,6 +105,11 @@ def is_shown(cell: NotebookNode) -> bool:
     return slide_type(cell) not in HIDDEN_TYPES
 
 
+def input_hidden(cell: NotebookNode) -> bool:
+    """Whether a code cell shows only its output (``hide-input``, as the split marks it)."""
+    return cell.cell_type == "code" and bool(cell.metadata.get("jupyter", {}).get("source_hidden"))
+
+
 @dataclass
 class Slide:
     """One reveal.js slide (a ``slide`` or ``subslide`` cell and the cells after it)."""
