@@ -83,6 +83,9 @@ class ThreadedServer:
     _ready: threading.Event = field(default_factory=threading.Event)
     _failure: BaseException | None = None
     _grace: float = 0.0
+    # A test may shut the server down from a helper thread while the fixture's
+    # teardown does the same; the second caller waits for the first.
+    _shutdown_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> None:
         if self.style == "evergreen":
@@ -148,19 +151,25 @@ class ThreadedServer:
         evergreen.run(main)
 
     def shutdown(self, grace: float = 0.0, timeout: float = 30.0) -> None:
-        """Shut the server down (gracefully, within ``grace``) and wait for its thread."""
-        if self._thread is None:
-            return
-        if self.style == "evergreen":
-            self._grace = grace
-            self._loop.call_soon_threadsafe(self._stop.set)
-        else:
-            self._loop.call_soon_threadsafe(
-                lambda: self._stop.done() or self._stop.set_result(grace))
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            raise TimeoutError(f"the echo server did not stop within {timeout:g} s")
-        self._thread = None
+        """Shut the server down (gracefully, within ``grace``) and wait for its thread.
+
+        Safe to call more than once and from several threads: later calls return
+        once the server has stopped.
+        """
+        with self._shutdown_lock:
+            thread = self._thread
+            if thread is None:
+                return
+            if self.style == "evergreen":
+                self._grace = grace
+                self._loop.call_soon_threadsafe(self._stop.set)
+            else:
+                self._loop.call_soon_threadsafe(
+                    lambda: self._stop.done() or self._stop.set_result(grace))
+            thread.join(timeout)
+            if thread.is_alive():
+                raise TimeoutError(f"the echo server did not stop within {timeout:g} s")
+            self._thread = None
         if self.style == "evergreen":
             # evergreen's loop leaves libuv handles to the garbage collector; collect
             # them now, before their descriptor numbers are reused by the next test.

@@ -222,11 +222,16 @@ def _in_thread(function, *args):
 
 
 def _wait_refused(host: str, port: int, timeout: float = 5.0) -> None:
+    """Wait until connecting fails: the server has closed its listening socket.
+
+    A connection caught in the listen backlog when the socket closes is reset
+    rather than refused; either way the server did not accept it.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             socket.create_connection((host, port), timeout=1).close()
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, ConnectionResetError):
             return
         time.sleep(0.01)
     pytest.fail("the server kept accepting connections after shutdown began")
