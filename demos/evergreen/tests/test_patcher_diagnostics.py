@@ -30,53 +30,70 @@ def run_python(source: str, timeout: float = 60, env: dict | None = None) -> str
 
 
 @pytest.fixture
-def slow_site():
-    """A local HTTP server (real threads) whose pages each take 0.2 s."""
-    class Slow(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            time.sleep(0.2)
-            body = f'page {self.path}'.encode()
-            self.send_response(200)
-            self.send_header('Content-Length', str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+def rendezvous_site():
+    """Start local HTTP servers (real threads) that answer only overlapping requests.
 
-        def log_message(self, *args):
-            pass
+    ``rendezvous_site(n)`` returns the URL of a server whose every page waits until
+    *n* requests are in flight at once; a client that fetches one page after the
+    other never gets there and receives 503 after 10 s. So a test proves that
+    requests overlap without timing anything.
+    """
+    servers = []
 
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Slow)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f'http://127.0.0.1:{server.server_address[1]}'
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    def start(parties: int) -> str:
+        together = threading.Barrier(parties)
+
+        class Rendezvous(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                try:
+                    together.wait(timeout=10)
+                except threading.BrokenBarrierError:
+                    self.send_error(503, f'fewer than {parties} requests arrived together')
+                    return
+                body = f'page {self.path}'.encode()
+                self.send_response(200)
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Rendezvous)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f'http://127.0.0.1:{server.server_address[1]}'
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
-def test_patch_makes_urllib_cooperative(slow_site):
+def test_patch_makes_urllib_cooperative(rendezvous_site):
+    site = rendezvous_site(10)
     out = run_python(f'''
         from evergreen import patcher
         assert patcher.patch() == ['socket', 'select', 'ssl', 'time', 'subprocess']
         assert patcher.patch() == []            # idempotent
-        import time, urllib.request, evergreen
+        import urllib.request, evergreen
         from evergreen.futures import TaskPoolExecutor
 
         def fetch(i):
-            with urllib.request.urlopen('{slow_site}/%d' % i) as response:
+            with urllib.request.urlopen('{site}/%d' % i) as response:
                 return response.read().decode()
 
         def main():
-            started = time.monotonic()
             with TaskPoolExecutor(10) as pool:
-                pages = list(pool.map(fetch, range(10)))
-            return pages, time.monotonic() - started
+                return list(pool.map(fetch, range(10)))
 
-        pages, elapsed = evergreen.run(main)
-        assert pages == ['page /%d' % i for i in range(10)], pages
-        print(round(elapsed, 2))
+        print(evergreen.run(main))
     ''')
-    # Ten 0.2 s pages fetched at once: far less than the 2 s of one after the other.
-    assert float(out) < 1.5
+    # The site answers only when all ten requests are in flight together: plain
+    # blocking urllib code got them there, in one thread.
+    assert out.strip() == str([f'page /{i}' for i in range(10)])
 
 
 def test_patch_replaces_and_unpatch_restores():
@@ -139,7 +156,8 @@ def test_patched_socketserver_serves_tasks():
     assert out.strip() == "[b'ONE\\n', b'TWO\\n']"
 
 
-def test_import_patched_leaves_the_rest_alone(slow_site):
+def test_import_patched_leaves_the_rest_alone(rendezvous_site):
+    site = rendezvous_site(5)
     import http.client
     import socket
     import urllib.request
@@ -153,15 +171,12 @@ def test_import_patched_leaves_the_rest_alone(slow_site):
     assert not patcher.is_patched('socket')
 
     def main():
-        started = time.monotonic()
-        tasks = [evergreen.spawn(lambda i=i: green_request.urlopen(f'{slow_site}/{i}').read())
+        tasks = [evergreen.spawn(lambda i=i: green_request.urlopen(f'{site}/{i}').read())
                  for i in range(5)]
-        pages = [t.result() for t in tasks]
-        return pages, time.monotonic() - started
+        return [t.result() for t in tasks]
 
-    pages, elapsed = evergreen.run(main)
-    assert pages == [f'page /{i}'.encode() for i in range(5)]
-    assert elapsed < 0.9
+    # All five in flight at once, or the site answers 503 (see rendezvous_site).
+    assert evergreen.run(main) == [f'page /{i}'.encode() for i in range(5)]
 
 
 # ----------------------------------------------------------------------

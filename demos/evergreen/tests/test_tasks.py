@@ -107,10 +107,10 @@ def test_default_names_are_numbered_with_target(loop):
 
 def test_join_timeout_returns_false_then_true(run):
     def main():
-        t = evergreen.spawn(evergreen.sleep, 0.2)
+        t = evergreen.spawn(evergreen.sleep, 1)
         started = time.monotonic()
         assert t.join(0.05) is False
-        assert 0.04 < time.monotonic() - started < 0.19
+        assert 0.04 < time.monotonic() - started < 0.9
         assert t.join() is True
 
     run(main)
