@@ -12,9 +12,11 @@ import pytest
 
 RUNNER = pathlib.Path(__file__).with_name('cpython_suites.py')
 
-# The CPython test module each suite needs, and how many tests it has at least.
+# The CPython test module each suite needs, and a floor on how many of its tests
+# run, so that a suite that silently loses its tests fails. CPython's counts vary:
+# lock_tests runs 103 tests on 3.11.7 and 97 on 3.12.1.
 SUITES = {
-    'locks': ('test.lock_tests', 100),
+    'locks': ('test.lock_tests', 95),
     'queue': ('test.test_queue', 25),
     'futures': ('test.test_concurrent_futures', 60),
 }
