@@ -182,6 +182,39 @@ class _FdWatcher:
                 run(writer)
 
 
+class _DeferredIO:
+    """An I/O callback waiting in the ready queue: what the queue needs of a Handle.
+
+    A busy server with coroutines defers every read (see ``_run_once``), so
+    this record is made once per read; a full ``events.Handle`` would also copy
+    the context and keep a repr cache. It runs in the loop's context, as the
+    same callback does when it runs at once, and it is never cancelled.
+    """
+
+    __slots__ = ('_loop', '_callback', '_args')
+    _cancelled = False
+
+    def __init__(self, loop: EventLoop, callback: Callable[..., object], args: tuple) -> None:
+        self._loop = loop
+        self._callback = callback
+        self._args = args
+
+    def __repr__(self) -> str:
+        return f'<I/O callback {self._callback!r}>'
+
+    def _run(self) -> None:
+        try:
+            self._callback(*self._args)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop.call_exception_handler({
+                'message': f'Exception in callback {self!r}',
+                'exception': exc,
+                'handle': self,
+            })
+
+
 class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
                 SubprocessMethods, base_events.BaseEventLoop):
     """An asyncio event loop whose I/O is done by libuv, through pyuv.
@@ -214,6 +247,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         self._uv_prepare = pyuv.Prepare(uv)
         self._uv_prepare.start(self._before_poll)
         self._uv_prepare.ref = False
+        self._uv_prepare_on = True  # started; stopped while nothing can block (_run_once)
         # KeyboardInterrupt/SystemExit raised in a pyuv callback, re-raised by _run_once.
         self._uv_pending_exc: BaseException | None = None
         self._fd_watchers: dict[int, _FdWatcher] = {}
@@ -321,6 +355,16 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         else:
             mode = _RUN_ONCE
 
+        # The prepare check matters only when libuv may block; in a busy
+        # loop (always NOWAIT) it would be one more Python call per iteration.
+        may_block = mode == _RUN_ONCE
+        if may_block is not self._uv_prepare_on:
+            if may_block:
+                self._uv_prepare.start(self._before_poll)
+            else:
+                self._uv_prepare.stop()
+            self._uv_prepare_on = may_block
+
         self._io_direct = direct
         try:
             self._uv.run(mode)
@@ -372,7 +416,11 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
 
     def _defer_io(self, callback: Callable[..., object], *args: Any) -> None:
         """Queue an I/O callback behind the callbacks that were ready before the poll."""
-        self._ready.append(events.Handle(callback, args, self, None))
+        if self._debug:
+            # A full Handle: debug mode times it and shows where it was made.
+            self._ready.append(events.Handle(callback, args, self, None))
+        else:
+            self._ready.append(_DeferredIO(self, callback, args))
 
     def _run_handle(self, handle: events.Handle) -> None:
         """Run one callback outside the ready queue (timers, fd watchers)."""

@@ -360,8 +360,17 @@ class _Reading:
         if data is None:
             self._on_read_end(error)
         else:
-            self._guarded('Fatal error: protocol.data_received() call failed.',
-                          self._data_received, data)
+            self._receive(data)
+
+    def _receive(self, data) -> None:
+        # A read deferred through the ready queue (the direct path in
+        # _on_read does the same inline): one call deep, as it is per message.
+        try:
+            self._data_received(data)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
 
     def _deliver_stash(self) -> None:
         stash = self._stash

@@ -621,6 +621,31 @@ def test_exception_in_a_native_handle_callback_reaches_the_handler():
     assert len(seen) == 1 and isinstance(seen[0]['exception'], ZeroDivisionError)
 
 
+def test_work_a_native_callback_makes_ready_before_the_poll_runs_at_once():
+    # libuv runs due timers before it polls. A native timer that schedules an
+    # asyncio callback there must keep libuv from blocking in that poll, also
+    # right after a busy stretch (callbacks ready every iteration), when rose
+    # does not need the check and turns it off.
+    loop = rose.new_event_loop()
+    done = loop.create_future()
+    timer = pyuv.Timer(loop.uv_loop)
+
+    def busy(iterations):
+        if iterations:
+            loop.call_soon(busy, iterations - 1)
+        else:   # due at once: libuv runs it first thing in the next iteration
+            timer.start(lambda handle: loop.call_soon(done.set_result, 'ran'), 0, 0)
+
+    loop.call_soon(busy, 5)
+    started = time.monotonic()
+    try:
+        # Without the check, libuv would sleep until wait_for's 10 s timer.
+        assert loop.run_until_complete(asyncio.wait_for(done, 10)) == 'ran'
+        assert time.monotonic() - started < 5
+    finally:
+        loop.close()
+
+
 def test_keyboard_interrupt_in_a_native_handle_callback_leaves_run_forever():
     loop = rose.new_event_loop()
     timer = pyuv.Timer(loop.uv_loop)
