@@ -47,6 +47,33 @@ def test_tcp_echo_round_trip(no_fd_leak, uv_run):
     uv_run(main)
 
 
+def _nodelay(stream) -> bool:
+    with socket.socket(fileno=os.dup(stream._handle.fileno())) as sock:
+        return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+
+def test_tcp_streams_send_at_once_nagle_off(no_fd_leak, uv_run):
+    # As asyncio's TCP transports do: with Nagle on, the tail of a large echo
+    # waits for the peer's delayed ACK (40 ms on Linux).
+    def main():
+        seen = []
+
+        def serve(conn):
+            seen.append(_nodelay(conn))
+            echo(conn)
+
+        with io.serve_tcp(serve) as server:
+            with io.TCPClient().connect(server.getsockname()) as client:
+                assert _nodelay(client)
+                client.write(b'x')
+                assert client.read(1) == b'x'
+                assert seen == [True]
+                client.set_nodelay(False)
+                assert not _nodelay(client)
+
+    uv_run(main)
+
+
 def test_reads_lines_separators_and_eof(no_fd_leak, uv_run):
     def serve(conn):
         conn.write(b'first line\nsecond line\r\nno newline')
