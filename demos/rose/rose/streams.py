@@ -314,12 +314,7 @@ class _Reading:
     def _on_read(self, handle, data, error):
         # The hot path: libuv's read callback -> protocol.data_received.
         if data and self._loop._io_direct:
-            try:
-                self._data_received(data)
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as exc:
-                self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
+            self._receive(data)
             return
         if data is None:
             self._uv_reading = False  # pyuv stops reading on EOF and errors
@@ -363,8 +358,7 @@ class _Reading:
             self._receive(data)
 
     def _receive(self, data) -> None:
-        # A read deferred through the ready queue (the direct path in
-        # _on_read does the same inline): one call deep, as it is per message.
+        """Hand *data* to the protocol; an exception there ends the transport."""
         try:
             self._data_received(data)
         except (SystemExit, KeyboardInterrupt):
