@@ -24,6 +24,8 @@ else
   SETUP_WHERE := --venv $(VENV)
 endif
 SETUP_PY ?= python3
+# uv resolves the lock for each supported Python without those interpreters (make lock).
+UV_VERSION := 0.13.9
 
 .PHONY: help setup slides test conformance present bench clean distclean lock
 
@@ -60,11 +62,9 @@ clean: ## Remove build outputs (site/, build/, bench-results/, caches)
 distclean: clean ## Also remove .venv and node_modules (the pyuv wheel cache in ~/.cache stays)
 	rm -rf $(VENV) slides/node_modules
 
-lock: ## Regenerate requirements.txt from requirements.in (Python 3.11)
+lock: ## Regenerate requirements.txt from requirements.in, for every supported Python (UPGRADE=1: newest)
 	@rm -rf build/lock-venv
-	@$(or $(PYTHON),python3.11) -m venv build/lock-venv
-	@build/lock-venv/bin/pip install --quiet --disable-pip-version-check -r requirements.in
-	@{ echo '# The full lock of requirements.in, made by `make lock` on Python 3.11; it installs on 3.11-3.13.'; \
-	   build/lock-venv/bin/pip freeze --all | grep -v '^pip=='; } > requirements.txt
+	@$(SETUP_PY) -m venv build/lock-venv
+	@build/lock-venv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	@$(SETUP_PY) tools/lock.py --uv build/lock-venv/bin/uv $(if $(UPGRADE),--upgrade)
 	@rm -rf build/lock-venv
-	@echo "requirements.txt updated; review it with git diff"

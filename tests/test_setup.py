@@ -136,6 +136,7 @@ def normalise(name: str) -> str:
 
 
 def requirement_pins(path: Path) -> dict[str, str]:
+    """The pins of requirements.in (no markers there)."""
     pins = {}
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
@@ -144,6 +145,20 @@ def requirement_pins(path: Path) -> dict[str, str]:
         name, sep, version = line.partition("==")
         assert sep, f"{path.name}: {line!r} is not pinned with =="
         pins[normalise(name)] = version.strip()
+    return pins
+
+
+lock_tool = load_tool("lock")
+SUPPORTED_MINORS = lock_tool.minors()
+
+
+def lock_pins(minor: int) -> dict[str, str]:
+    """What requirements.txt installs on Python 3.<minor>."""
+    pins = {}
+    for name, version, marker in lock_tool.read_lock(ROOT / "requirements.txt"):
+        if lock_tool.marker_holds(marker, minor):
+            assert normalise(name) not in pins, f"{name} is pinned twice for 3.{minor}"
+            pins[normalise(name)] = version
     return pins
 
 
@@ -164,17 +179,33 @@ def test_environment_yml_names_the_same_packages_at_the_same_versions():
     assert conda_pins() == requirement_pins(ROOT / "requirements.in")
 
 
-def test_the_lock_pins_every_direct_requirement_at_its_version():
+@pytest.mark.parametrize("minor", SUPPORTED_MINORS)
+def test_the_lock_pins_every_direct_requirement_at_its_version(minor):
     direct = requirement_pins(ROOT / "requirements.in")
-    lock = requirement_pins(ROOT / "requirements.txt")
+    lock = lock_pins(minor)
     assert {name: lock.get(name) for name in direct} == direct
+
+
+def test_the_lock_markers_are_read_back_as_written():
+    every = SUPPORTED_MINORS
+    for mask in range(1, 2 ** len(every)):
+        versions = {v for i, v in enumerate(every) if mask >> i & 1}
+        marker = lock_tool.marker_for(versions, every)
+        assert {v for v in every if lock_tool.marker_holds(marker, v)} == versions, marker
+
+
+def test_the_newest_pins_hold_for_newer_pythons_too():
+    # A Python newer than the tested range takes the newest pins, not none.
+    newest = lock_pins(SUPPORTED_MINORS[-1])
+    assert lock_pins(SUPPORTED_MINORS[-1] + 1) == newest
 
 
 def test_environment_yml_python_range_matches_setup():
     spec = yaml.safe_load((ROOT / "environment.yml").read_text())
-    assert "python>=3.11,<3.14" in spec["dependencies"]
     setup_env = load_tool("setup_env")
-    assert setup_env.SUPPORTED == ((3, 11), (3, 13))
+    (low_major, low), (high_major, high) = setup_env.SUPPORTED
+    assert f"python>={low_major}.{low},<{high_major}.{high + 1}" in spec["dependencies"]
+    assert SUPPORTED_MINORS == list(range(low, high + 1))
 
 
 # -- setup is idempotent -----------------------------------------------------------
