@@ -5,6 +5,7 @@ a pyuv built without the runtime substitutions crashes there, and the crash
 must fail one test rather than the whole run.
 """
 
+import re
 import signal
 import subprocess
 import sys
@@ -45,3 +46,19 @@ def test_process_spawns_without_exit_callback():
 
 def test_abstract_socket_connect_frees_its_request_with_the_gil():
     run_scenario("abstract_pipe_connect")
+
+
+# pyuv 1.4.0's sdist holds this many tests; each either runs or is named as not run.
+PYUV_OWN_TESTS = 235
+
+
+@pytest.mark.slow
+def test_pyuvs_own_test_suite_passes():
+    builder = Path(__file__).resolve().parent.parent / "tools" / "pyuv_build.py"
+    proc = subprocess.run([sys.executable, str(builder), "selftest"],
+                          capture_output=True, text=True, timeout=660)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    ran = int(re.search(r"^Ran (\d+) tests? ", output, re.MULTILINE)[1])
+    not_run = len(re.findall(r"^pyuv_build: not run: ", output, re.MULTILINE))
+    assert ran + not_run == PYUV_OWN_TESTS, output[-3000:]
