@@ -34,16 +34,17 @@ help: ## Show this help
 	@echo
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## (.*)/  make \1\t\2/' | expand -t 20
 	@echo
-	@echo "Options: PYTHON=python3.13 (setup's interpreter), PYUV_LIBUV=system, USE_CONDA=1|0"
+	@echo "Options: PYTHON=python3.13 (setup's interpreter), PYUV_LIBUV=system, USE_CONDA=1|0,"
+	@echo "         PYTEST_ARGS='-m \"not browser\"' (test), SLIDES=--no-pdf (slides)"
 
 setup: ## Create or update the environment (.venv or the active conda env), pyuv, npm
 	@$(SETUP_PY) tools/setup_env.py $(SETUP_WHERE) --libuv $(PYUV_LIBUV) $(if $(PYTHON),--python $(PYTHON))
 
-slides: setup ## Build every deck (HTML, notebooks, PDF) into site/
-	@$(ENV_PY) slides/build.py
+slides: setup ## Build every deck (HTML, notebooks, PDF) into site/ (SLIDES=--no-pdf ...)
+	@$(ENV_PY) slides/build.py $(SLIDES)
 
-test: setup ## Run every test: setup, pyuv, the demos' packages, the decks
-	@$(ENV_PY) -m pytest
+test: setup ## Run every test: setup, pyuv, the demos' packages, the decks (PYTEST_ARGS=...)
+	@$(ENV_PY) -m pytest $(PYTEST_ARGS)
 
 conformance: setup ## Run CPython's asyncio test suites against rose (CONFORMANCE='--part mixins')
 	@$(ENV_PY) demos/rose/conformance/run.py $(CONFORMANCE)

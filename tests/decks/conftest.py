@@ -6,7 +6,9 @@ private Jupyter sandbox, ``make present`` is given a temporary state folder, and
 Chromium gets a temporary profile and $HOME (``decks.browser``).
 
 Browser checks skip (saying why) when Chromium is missing, except under CI=true,
-where they fail: CI installs Chromium and must run them.
+where they fail: CI installs Chromium and must run them. They carry the ``browser``
+marker, so a run without Chromium on purpose deselects them: ``-m "not browser"``
+(CI's runs on the newer Pythons, in a chroot without Chromium, do).
 """
 
 from __future__ import annotations
@@ -41,6 +43,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("deck", DECKS, ids=[f"{t}.{lang}" for t, lang in DECKS])
     if "talk" in metafunc.fixturenames:
         metafunc.parametrize("talk", TALKS, ids=[t.name for t in TALKS])
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs Chromium (through any fixture) as a browser check."""
+    for item in items:
+        if "chromium_path" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
+def browser_checks_selected(session: pytest.Session) -> bool:
+    return any(item.get_closest_marker("browser") for item in session.items)
 
 
 @pytest.fixture(scope="session")
@@ -97,14 +111,16 @@ class Site:
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> Site:
+def built_site(tmp_path_factory, request) -> Site:
     """Every deck built from scratch: fresh kernels, HTML, and PDFs if Chromium is there.
+
+    Under CI the PDFs are required, unless this run deselected the browser checks.
 
     The build opens its own Chromium; being session-scoped, this fixture is set up
     before any module's ``browser`` (playwright's sync API runs one at a time).
     """
     out, state = tmp_path_factory.mktemp("site"), tmp_path_factory.mktemp("state")
-    pdf = find_chromium() is not None or IN_CI  # under CI a missing Chromium fails
+    pdf = find_chromium() is not None or (IN_CI and browser_checks_selected(request.session))
     results = Build(out=out, state=state, force=True, pdf=pdf).run()
     return Site(out, state, {(r.talk, r.lang): r for r in results}, pdf)
 

@@ -52,6 +52,7 @@ def test_the_html_refers_to_nothing_outside_itself(deck, built_site):
     assert "@import" not in html
 
 
+@pytest.mark.browser  # Chromium prints the PDFs
 def test_each_pdf_has_one_page_per_slide(deck, built_site):
     if not built_site.pdf:
         pytest.skip("no PDFs without Chromium (apt install chromium); CI builds them")
