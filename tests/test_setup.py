@@ -242,3 +242,29 @@ def test_setup_names_an_interpreter_it_cannot_run():
     setup_env = load_tool("setup_env")
     with pytest.raises(setup_env.SetupError, match="cannot run the interpreter 'python9.99'"):
         setup_env.find_python("python9.99")
+
+
+# -- one version range everywhere -------------------------------------------------
+
+# "3.11–3.15", "3.11 to 3.15", "de la 3.11 a la 3.15", "3.11-3.15" ...
+STATED_RANGE = re.compile(r"\b3\.(\d+) ?(?:–|-|to|a la|a) ?(?:la )?3\.(\d+)\b")
+
+
+def stated_ranges() -> list[tuple[str, int, str]]:
+    """Every supported-version range the docs, talks and diagrams state."""
+    files = subprocess.run(["git", "ls-files", "*.md", "*.py", "*.yml", "*.toml", "Makefile"],
+                           cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    found = []
+    for name in files:
+        for number, line in enumerate((ROOT / name).read_text().splitlines(), 1):
+            for match in STATED_RANGE.finditer(line):
+                if int(match[1]) == SUPPORTED_MINORS[0]:  # ranges from the oldest supported
+                    found.append((f"{name}:{number}", int(match[2]), line.strip()))
+    return found
+
+
+def test_every_stated_version_range_ends_at_the_newest_supported_python():
+    ranges = stated_ranges()
+    assert len(ranges) >= 8, ranges  # the talks' titles and notes, the READMEs, the diagram
+    wrong = [(where, line) for where, high, line in ranges if high != SUPPORTED_MINORS[-1]]
+    assert wrong == []

@@ -21,7 +21,7 @@ LABELS = {
         "uvloop": "uvloop (2016)\nasyncio's loop in Cython,\nstraight on libuv",
         "evergreen": "evergreen\ngreenlet tasks on pyuv",
         "here": "rose and evergreen, rebuilt here:\nasyncio's BaseEventLoop on pyuv,\n"
-                "Python 3.11–3.13, CPython's asyncio tests",
+                "Python 3.11–3.15, CPython's asyncio tests",
         "today": "the libuv loop most people use today",
         "legend": ("built on", "same idea, new code"),
     },
@@ -33,7 +33,7 @@ LABELS = {
         "uvloop": "uvloop (2016)\nel bucle de asyncio en\nCython, directo sobre libuv",
         "evergreen": "evergreen\ntareas con greenlets\nsobre pyuv",
         "here": "rose y evergreen, reconstruidos aquí:\nBaseEventLoop de asyncio sobre pyuv,\n"
-                "Python 3.11–3.13, los tests de asyncio de CPython",
+                "Python 3.11–3.15, los tests de asyncio de CPython",
         "today": "el bucle sobre libuv más usado hoy",
         "legend": ("construido sobre", "la misma idea, código nuevo"),
     },
