@@ -352,7 +352,8 @@ def wait(fs: Iterable[_cf.Future], timeout: float | None = None,
             return True
         return all(_finished(f) for f in fs)
 
-    if fs and not satisfied() and (timeout is None or timeout > 0):
+    # Not "timeout > 0": a NaN timeout must reach the Waiter, which refuses it.
+    if fs and not satisfied() and (timeout is None or not timeout <= 0):
         watcher = _FutureWatcher(loop, fs)
         watcher.wake_when = satisfied
         try:

@@ -42,6 +42,8 @@ def _lock_timeout(blocking: bool, timeout: float) -> float | None:
         return 0.0
     if timeout == -1:
         return None
+    if timeout != timeout:
+        raise ValueError('Invalid value NaN (not a number)')
     if timeout < 0:
         raise ValueError('timeout value must be a non-negative number')
     if timeout > _TIMEOUT_MAX:

@@ -568,7 +568,8 @@ def joinall(tasks: Iterable[Task], timeout: float | None = None,
         for task in tasks:
             task._observed = True
     pending = [t for t in tasks if not t.done()]
-    if pending and (timeout is None or timeout > 0):
+    # Not "timeout > 0": a NaN timeout must reach the Waiter, which refuses it.
+    if pending and (timeout is None or not timeout <= 0):
         waiter = _waiter_for(pending[0]._loop)
         remaining = len(pending)
 

@@ -43,6 +43,26 @@ def test_future_is_a_stdlib_future_with_cooperative_waits(run):
     run(main)
 
 
+def test_future_waits_refuse_a_nan_timeout(run):
+    # concurrent.futures.Future waits on a threading.Condition, which refuses NaN
+    # from 3.14 on; evergreen's waits refuse it on every version.
+    def main():
+        f = Future()
+        with pytest.raises(ValueError, match='NaN'):
+            f.result(timeout=float('nan'))
+        with pytest.raises(ValueError, match='NaN'):
+            f.exception(timeout=float('nan'))
+        with pytest.raises(ValueError, match='NaN'):
+            wait([f], timeout=float('nan'))
+        with pytest.raises(ValueError, match='NaN'):
+            next(as_completed([f], timeout=float('nan')))
+        f.set_result(1)
+        assert f.result(timeout=float('nan')) == 1
+        assert f._done_callbacks == [] and f._waiters == []   # the refused waits left nothing
+
+    run(main)
+
+
 def test_future_in_a_plain_thread_blocks_the_thread():
     f = Future()
     threading.Timer(0.02, f.set_result, ('threaded',)).start()

@@ -154,6 +154,28 @@ def test_shutdown(run):
     run(main)
 
 
+def test_nan_timeout_is_refused_where_a_wait_would_begin(run):
+    # As queue.Queue from 3.14 on (its Condition refuses NaN); on every version here.
+    nan = float('nan')
+
+    def main():
+        q = Queue(maxsize=1)
+        with pytest.raises(ValueError, match='NaN'):
+            q.get(timeout=nan)
+        q.put('x', timeout=nan)                 # room: no wait, no error
+        with pytest.raises(ValueError, match='NaN'):
+            q.put('y', timeout=nan)
+        assert q.get(timeout=nan) == 'x'
+        assert len(q._getters) == 0 and len(q._putters) == 0
+        simple = SimpleQueue()
+        with pytest.raises(ValueError, match='NaN'):
+            simple.get(timeout=nan)
+        with pytest.raises(Empty):
+            simple.get(block=False, timeout=nan)  # not blocking: the timeout is ignored
+
+    run(main)
+
+
 def test_simple_queue(run):
     def main():
         q = SimpleQueue()

@@ -116,6 +116,21 @@ def test_join_timeout_returns_false_then_true(run):
     run(main)
 
 
+def test_join_and_result_refuse_a_nan_timeout(run):
+    def main():
+        t = evergreen.spawn(evergreen.sleep, 0.01)
+        with pytest.raises(ValueError, match='NaN'):
+            t.join(float('nan'))
+        with pytest.raises(ValueError, match='NaN'):
+            t.result(float('nan'))
+        with pytest.raises(ValueError, match='NaN'):
+            evergreen.joinall([t], timeout=float('nan'))
+        assert t.join(5) is True
+        assert t.result(float('nan')) is None   # ended: nothing to wait for
+
+    run(main)
+
+
 def test_exception_is_kept_and_raised_by_result(run):
     def fail():
         raise ValueError('boom')
