@@ -397,6 +397,19 @@ def test_nan_timeouts_are_refused(run):
     run(main)
 
 
+def test_condition_exports_its_locks_locked(run):
+    # threading.Condition has locked() from 3.14 on; evergreen's on every version.
+    def main():
+        for lock in (None, Lock(), RLock()):
+            cond = Condition(lock)
+            assert cond.locked() is False
+            with cond:
+                assert cond.locked() is True
+            assert cond.locked() is False
+
+    run(main)
+
+
 def test_all_names_exported():
     for name in locks.__all__:
         assert hasattr(locks, name)
