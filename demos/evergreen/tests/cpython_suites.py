@@ -18,12 +18,16 @@ patched (evergreen.patcher), and the test modules get a ``threading`` whose
 greenlet; each blocking call there runs the loop until it returns.
 
 Prints a JSON summary as its last line: tests run, failures, errors, skips,
-and the tests left out with the reason (EXCLUDED).
+and the tests left out with the reason (EXCLUDED). A test still running after
+TEST_TIME_LIMIT seconds ends the run instead (exit status 3, no summary): its
+name and every thread's stack go to stderr.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import json
+import os
 import sys
 import types
 import unittest
@@ -302,6 +306,34 @@ EXCLUSIONS: dict[str, str] = {
 
 SUITES = {'locks': lock_suites, 'queue': queue_suites, 'futures': futures_suites}
 
+# No test may hang the run: one still running after this long (the slowest take a few
+# seconds) is named, every thread's stack is dumped, and the process exits. Well under
+# test_cpython_suites.py's bounds, so the report comes from here, naming the test.
+TEST_TIME_LIMIT = 60.0
+
+
+class _BoundedResult(unittest.TextTestResult):
+    """A result that gives up on the whole run if one test outlives TEST_TIME_LIMIT."""
+
+    def startTest(self, test: unittest.TestCase) -> None:
+        super().startTest(test)
+        # A real thread: a hung test may hold the loop, and the main thread, forever.
+        self._watch = threading.Timer(TEST_TIME_LIMIT, _give_up, (test,))
+        self._watch.daemon = True
+        self._watch.start()
+
+    def stopTest(self, test: unittest.TestCase) -> None:
+        self._watch.cancel()
+        super().stopTest(test)
+
+
+def _give_up(test: unittest.TestCase) -> None:
+    sys.stderr.write(f'\n{test.id()} is still running after {TEST_TIME_LIMIT:.0f} s: '
+                     'giving up; the stacks of every thread:\n')
+    sys.stderr.flush()
+    faulthandler.dump_traceback(all_threads=True)
+    os._exit(3)
+
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in SUITES:
@@ -313,7 +345,8 @@ def main(argv: list[str]) -> int:
     loader = unittest.TestLoader()
     suite = unittest.TestSuite(loader.loadTestsFromTestCase(cls) for cls in classes)
     verbosity = 2 if '-v' in argv else 1
-    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=verbosity).run(suite)
+    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=verbosity,
+                                     resultclass=_BoundedResult).run(suite)
     summary = {
         'suite': argv[0],
         'python': sys.version.split()[0],
