@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import inspect
 import threading
 import time
 
@@ -243,6 +244,28 @@ def test_as_completed(run):
             with pytest.raises(TimeoutError, match=r'1 \(of 2\) futures unfinished'):
                 for _ in as_completed([done_already, hanging], timeout=0.02):
                     pass
+
+    run(main)
+
+
+@pytest.mark.parametrize('executor', [TaskPoolExecutor, ThreadPoolExecutor])
+def test_map_takes_buffersize_where_the_stdlib_does(run, executor):
+    # map() is concurrent.futures.Executor's: buffersize= from 3.14, TypeError before.
+    has_buffersize = 'buffersize' in inspect.signature(concurrent.futures.Executor.map).parameters
+
+    def main():
+        with executor(max_workers=2) as pool:
+            if not has_buffersize:
+                with pytest.raises(TypeError):
+                    pool.map(str, range(3), buffersize=2)
+                return
+            inputs = iter(range(6))
+            results = pool.map(str, inputs, buffersize=2)
+            # Only two calls were submitted: the input's next item is still there.
+            assert next(inputs) == 2
+            assert list(results) == ['0', '1', '3', '4', '5']
+            with pytest.raises(ValueError):
+                pool.map(str, range(3), buffersize=0)
 
     run(main)
 

@@ -14,6 +14,9 @@ from evergreen.queue import Empty, Full, LifoQueue, PriorityQueue, Queue, ShutDo
 def test_exceptions_are_the_stdlib_ones():
     assert Empty is stdlib_queue.Empty
     assert Full is stdlib_queue.Full
+    # ShutDown is the queue module's where it has one (3.13+), evergreen's before.
+    assert ShutDown is getattr(stdlib_queue, 'ShutDown', ShutDown)
+    assert issubclass(ShutDown, Exception)
 
 
 def test_orders(run):
