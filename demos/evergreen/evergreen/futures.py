@@ -9,8 +9,9 @@ awaited by a coroutine.
 
 :class:`TaskPoolExecutor` runs calls in tasks (cooperatively, for I/O-bound
 work); :class:`ThreadPoolExecutor` in real threads (for blocking or CPU-bound
-calls that must not hold the loop); both return evergreen Futures. ``wait``
-and ``as_completed`` wait cooperatively too.
+calls that must not hold the loop); both return evergreen Futures, and both
+inherit ``concurrent.futures.Executor.map``, so ``map`` is the running Python's
+(``buffersize=`` from 3.14). ``wait`` and ``as_completed`` wait cooperatively too.
 """
 
 from __future__ import annotations
