@@ -9,8 +9,9 @@ awaited by a coroutine.
 
 :class:`TaskPoolExecutor` runs calls in tasks (cooperatively, for I/O-bound
 work); :class:`ThreadPoolExecutor` in real threads (for blocking or CPU-bound
-calls that must not hold the loop); both return evergreen Futures. ``wait``
-and ``as_completed`` wait cooperatively too.
+calls that must not hold the loop); both return evergreen Futures, and both
+inherit ``concurrent.futures.Executor.map``, so ``map`` is the running Python's
+(``buffersize=`` from 3.14). ``wait`` and ``as_completed`` wait cooperatively too.
 """
 
 from __future__ import annotations
@@ -352,7 +353,8 @@ def wait(fs: Iterable[_cf.Future], timeout: float | None = None,
             return True
         return all(_finished(f) for f in fs)
 
-    if fs and not satisfied() and (timeout is None or timeout > 0):
+    # Not "timeout > 0": a NaN timeout must reach the Waiter, which refuses it.
+    if fs and not satisfied() and (timeout is None or not timeout <= 0):
         watcher = _FutureWatcher(loop, fs)
         watcher.wake_when = satisfied
         try:

@@ -42,6 +42,8 @@ def _lock_timeout(blocking: bool, timeout: float) -> float | None:
         return 0.0
     if timeout == -1:
         return None
+    if timeout != timeout:
+        raise ValueError('Invalid value NaN (not a number)')
     if timeout < 0:
         raise ValueError('timeout value must be a non-negative number')
     if timeout > _TIMEOUT_MAX:
@@ -217,7 +219,9 @@ class Condition:
         self._lock = lock
         self.acquire = lock.acquire
         self.release = lock.release
-        for name in ('_release_save', '_acquire_restore', '_is_owned'):
+        # threading.Condition exports locked() from 3.14 on; evergreen's on every
+        # version (its locks all have it). A lock without one leaves it out.
+        for name in ('locked', '_release_save', '_acquire_restore', '_is_owned'):
             method = getattr(lock, name, None)
             if method is not None:
                 setattr(self, name, method)

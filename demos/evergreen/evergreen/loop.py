@@ -108,6 +108,10 @@ class Waiter:
             raise _blocking_in_loop()
         if self._mode != _IDLE:
             raise RuntimeError('a Waiter can only be waited on by one greenlet at a time')
+        if timeout is not None and timeout != timeout:
+            # A NaN deadline never comes: the wait would never time out. _thread's
+            # locks refuse it, and so does threading.Condition.wait() from 3.14 on.
+            raise ValueError('Invalid value NaN (not a number)')
         timer = None
         if timeout is not None:
             timer = loop.call_later(max(timeout, 0.0), self._deliver, TIMED_OUT, None)

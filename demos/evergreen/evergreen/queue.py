@@ -4,8 +4,10 @@ Queue, LifoQueue, PriorityQueue and SimpleQueue with the standard signatures
 and semantics -- ``put``/``get`` with *block* and *timeout*, ``task_done`` and
 ``join``, ``Empty`` and ``Full`` (the very exceptions of the ``queue`` module,
 so existing ``except queue.Empty`` clauses work), and ``shutdown()`` as in
-Python 3.13. Blocked getters and putters are served oldest first. Subclasses
-may override ``_init``, ``_qsize``, ``_put`` and ``_get`` as with the stdlib.
+Python 3.13, on every version (``ShutDown`` is the queue module's own from 3.13,
+evergreen's before). Blocked getters and putters are served oldest first.
+Subclasses may override ``_init``, ``_qsize``, ``_put`` and ``_get`` as with the
+stdlib.
 """
 
 from __future__ import annotations

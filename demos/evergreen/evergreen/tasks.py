@@ -81,18 +81,25 @@ def _name_of(target: Any) -> str:
 class Task:
     """A cooperative thread of control: ``threading.Thread``'s API on a greenlet.
 
-    ``Task(target=None, name=None, args=(), kwargs=None, *, daemon=None, loop=None)``:
-    call ``start()`` to schedule it (``spawn()`` does both). ``target`` may be
-    an ``async def`` function: the task then runs the coroutine on the loop and
-    waits for it. Subclasses may override ``run()``; its return value is the
-    task's result.
+    ``Task(target=None, name=None, args=(), kwargs=None, *, daemon=None, loop=None,
+    context=None)``: call ``start()`` to schedule it (``spawn()`` does both).
+    ``target`` may be an ``async def`` function: the task then runs the coroutine
+    on the loop and waits for it. Subclasses may override ``run()``; its return
+    value is the task's result. The task runs in *context* (a
+    ``contextvars.Context``, as ``threading.Thread`` takes from Python 3.14 and
+    ``asyncio.create_task`` from 3.11; evergreen takes it on every version), by
+    default in a copy of the context of the code that calls ``start()``.
     """
 
     def __init__(self, target: Callable[..., Any] | None = None, name: str | None = None,
                  args: Iterable[Any] = (), kwargs: dict[str, Any] | None = None, *,
-                 daemon: bool | None = None, loop: HubMixin | None = None) -> None:
+                 daemon: bool | None = None, loop: HubMixin | None = None,
+                 context: contextvars.Context | None = None) -> None:
         if target is not None and not callable(target):
             raise TypeError(f'target must be callable, not {type(target).__name__}')
+        if context is not None and not isinstance(context, contextvars.Context):
+            raise TypeError(f'context must be a contextvars.Context, not {type(context).__name__}')
+        self._context = context
         self._loop = loop if loop is not None else get_loop()
         self._target = target
         self._args = tuple(args)
@@ -188,7 +195,10 @@ class Task:
             raise RuntimeError('a task must be started in its loop\'s thread; '
                                'from another thread use loop.spawn_threadsafe()')
         g = _TaskGreenlet(self, loop)
-        g.gr_context = contextvars.copy_context()
+        # Unlike threading's default (an empty context unless the interpreter says
+        # otherwise, 3.14), a copy: as asyncio's tasks, which share the thread too.
+        g.gr_context = self._context if self._context is not None else contextvars.copy_context()
+        self._context = None
         self._greenlet = g
         self._state = _STARTING
         loop._task_started(self)
@@ -568,7 +578,8 @@ def joinall(tasks: Iterable[Task], timeout: float | None = None,
         for task in tasks:
             task._observed = True
     pending = [t for t in tasks if not t.done()]
-    if pending and (timeout is None or timeout > 0):
+    # Not "timeout > 0": a NaN timeout must reach the Waiter, which refuses it.
+    if pending and (timeout is None or not timeout <= 0):
         waiter = _waiter_for(pending[0]._loop)
         remaining = len(pending)
 

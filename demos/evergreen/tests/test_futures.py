@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import inspect
 import threading
 import time
 
@@ -39,6 +40,26 @@ def test_future_is_a_stdlib_future_with_cooperative_waits(run):
         seen = []
         h.add_done_callback(seen.append)
         assert seen == [h]
+
+    run(main)
+
+
+def test_future_waits_refuse_a_nan_timeout(run):
+    # concurrent.futures.Future waits on a threading.Condition, which refuses NaN
+    # from 3.14 on; evergreen's waits refuse it on every version.
+    def main():
+        f = Future()
+        with pytest.raises(ValueError, match='NaN'):
+            f.result(timeout=float('nan'))
+        with pytest.raises(ValueError, match='NaN'):
+            f.exception(timeout=float('nan'))
+        with pytest.raises(ValueError, match='NaN'):
+            wait([f], timeout=float('nan'))
+        with pytest.raises(ValueError, match='NaN'):
+            next(as_completed([f], timeout=float('nan')))
+        f.set_result(1)
+        assert f.result(timeout=float('nan')) == 1
+        assert f._done_callbacks == [] and f._waiters == []   # the refused waits left nothing
 
     run(main)
 
@@ -223,6 +244,28 @@ def test_as_completed(run):
             with pytest.raises(TimeoutError, match=r'1 \(of 2\) futures unfinished'):
                 for _ in as_completed([done_already, hanging], timeout=0.02):
                     pass
+
+    run(main)
+
+
+@pytest.mark.parametrize('executor', [TaskPoolExecutor, ThreadPoolExecutor])
+def test_map_takes_buffersize_where_the_stdlib_does(run, executor):
+    # map() is concurrent.futures.Executor's: buffersize= from 3.14, TypeError before.
+    has_buffersize = 'buffersize' in inspect.signature(concurrent.futures.Executor.map).parameters
+
+    def main():
+        with executor(max_workers=2) as pool:
+            if not has_buffersize:
+                with pytest.raises(TypeError):
+                    pool.map(str, range(3), buffersize=2)
+                return
+            inputs = iter(range(6))
+            results = pool.map(str, inputs, buffersize=2)
+            # Only two calls were submitted: the input's next item is still there.
+            assert next(inputs) == 2
+            assert list(results) == ['0', '1', '3', '4', '5']
+            with pytest.raises(ValueError):
+                pool.map(str, range(3), buffersize=0)
 
     run(main)
 

@@ -354,6 +354,62 @@ def test_barrier_action_failure_breaks_it(run):
     run(main)
 
 
+def test_nan_timeouts_are_refused(run):
+    # A NaN timeout never expires: _thread's locks refuse it, and threading.Condition
+    # (so Event, Semaphore, queue) from 3.14 on; evergreen refuses it on every version
+    # rather than wait forever. Refused only where a wait would begin, as threading does.
+    nan = float('nan')
+
+    def main():
+        lock = Lock()
+        with pytest.raises(ValueError, match='NaN'):
+            lock.acquire(timeout=nan)          # even when free, as _thread checks first
+        assert not lock.locked()
+        rlock = RLock()
+        with pytest.raises(ValueError, match='NaN'):
+            rlock.acquire(timeout=nan)
+        assert not rlock.locked()
+
+        event = Event()
+        with pytest.raises(ValueError, match='NaN'):
+            event.wait(nan)
+        assert event._waiters == []
+        event.set()
+        assert event.wait(nan) is True
+
+        cond = Condition()
+        with cond:
+            with pytest.raises(ValueError, match='NaN'):
+                cond.wait(nan)
+            with pytest.raises(ValueError, match='NaN'):
+                cond.wait_for(lambda: False, nan)
+            assert cond.wait_for(lambda: 'ready', nan) == 'ready'
+            assert len(cond._waiters) == 0
+            assert cond._is_owned()           # the lock was taken back
+
+        sem = Semaphore(1)
+        assert sem.acquire(timeout=nan) is True
+        with pytest.raises(ValueError, match='NaN'):
+            sem.acquire(timeout=nan)
+        sem.release()
+        assert sem.acquire(timeout=0) is True   # the refused wait did not keep a place in line
+
+    run(main)
+
+
+def test_condition_exports_its_locks_locked(run):
+    # threading.Condition has locked() from 3.14 on; evergreen's on every version.
+    def main():
+        for lock in (None, Lock(), RLock()):
+            cond = Condition(lock)
+            assert cond.locked() is False
+            with cond:
+                assert cond.locked() is True
+            assert cond.locked() is False
+
+    run(main)
+
+
 def test_all_names_exported():
     for name in locks.__all__:
         assert hasattr(locks, name)

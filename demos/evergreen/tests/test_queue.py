@@ -14,6 +14,9 @@ from evergreen.queue import Empty, Full, LifoQueue, PriorityQueue, Queue, ShutDo
 def test_exceptions_are_the_stdlib_ones():
     assert Empty is stdlib_queue.Empty
     assert Full is stdlib_queue.Full
+    # ShutDown is the queue module's where it has one (3.13+), evergreen's before.
+    assert ShutDown is getattr(stdlib_queue, 'ShutDown', ShutDown)
+    assert issubclass(ShutDown, Exception)
 
 
 def test_orders(run):
@@ -150,6 +153,28 @@ def test_shutdown(run):
             blocked_put.result()
         assert q2.empty()
         blocked_get.kill()
+
+    run(main)
+
+
+def test_nan_timeout_is_refused_where_a_wait_would_begin(run):
+    # As queue.Queue from 3.14 on (its Condition refuses NaN); on every version here.
+    nan = float('nan')
+
+    def main():
+        q = Queue(maxsize=1)
+        with pytest.raises(ValueError, match='NaN'):
+            q.get(timeout=nan)
+        q.put('x', timeout=nan)                 # room: no wait, no error
+        with pytest.raises(ValueError, match='NaN'):
+            q.put('y', timeout=nan)
+        assert q.get(timeout=nan) == 'x'
+        assert len(q._getters) == 0 and len(q._putters) == 0
+        simple = SimpleQueue()
+        with pytest.raises(ValueError, match='NaN'):
+            simple.get(timeout=nan)
+        with pytest.raises(Empty):
+            simple.get(block=False, timeout=nan)  # not blocking: the timeout is ignored
 
     run(main)
 

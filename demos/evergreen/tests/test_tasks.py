@@ -116,6 +116,21 @@ def test_join_timeout_returns_false_then_true(run):
     run(main)
 
 
+def test_join_and_result_refuse_a_nan_timeout(run):
+    def main():
+        t = evergreen.spawn(evergreen.sleep, 0.01)
+        with pytest.raises(ValueError, match='NaN'):
+            t.join(float('nan'))
+        with pytest.raises(ValueError, match='NaN'):
+            t.result(float('nan'))
+        with pytest.raises(ValueError, match='NaN'):
+            evergreen.joinall([t], timeout=float('nan'))
+        assert t.join(5) is True
+        assert t.result(float('nan')) is None   # ended: nothing to wait for
+
+    run(main)
+
+
 def test_exception_is_kept_and_raised_by_result(run):
     def fail():
         raise ValueError('boom')
@@ -341,6 +356,30 @@ def test_contextvars_are_copied_per_task(run):
         return seen, var.get()
 
     assert run(main) == ('parent', 'parent')
+
+
+def test_task_runs_in_the_context_it_is_given(run):
+    # Task(context=) as threading.Thread(context=) (3.14): that very context, not a copy.
+    var = contextvars.ContextVar('var', default='unset')
+
+    def child():
+        seen = var.get()
+        var.set('child')
+        return seen
+
+    def main():
+        var.set('parent')
+        given = contextvars.Context()
+        assert evergreen.Task(target=child, context=given).start().result() == 'unset'
+        assert given[var] == 'child'              # the task's change is in the given context
+        assert var.get() == 'parent'
+        copied = contextvars.copy_context()
+        assert evergreen.Task(target=child, context=copied).start().result() == 'parent'
+        assert copied[var] == 'child' and var.get() == 'parent'
+        with pytest.raises(TypeError, match='contextvars.Context'):
+            evergreen.Task(target=child, context={'var': 1})
+
+    run(main)
 
 
 def test_blocking_in_a_loop_callback_is_a_clear_error(run):
