@@ -213,7 +213,7 @@ class UDPTransport(_DatagramTransport):
         if self._loop._io_direct:
             self._recv_now(addr, data, error)
         else:
-            self._loop._defer_io(self._recv_later, addr, data, error)
+            self._loop._defer_io(None, self._recv_later, addr, data, error)
 
     def _recv_later(self, addr, data, error) -> None:
         if not self._closing:
@@ -248,7 +248,7 @@ class UDPTransport(_DatagramTransport):
         if self._loop._io_direct:
             self._send_done(error)
         else:
-            self._loop._defer_io(self._send_done, error)
+            self._loop._defer_io(None, self._send_done, error)
 
     def _send_done(self, error) -> None:
         sizes = self._queued_sizes

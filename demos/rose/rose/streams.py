@@ -15,6 +15,7 @@ control, draining before close) and ``_UVTransport`` (closing, errors, repr).
 from __future__ import annotations
 
 import collections
+import contextvars
 import inspect
 import socket
 import warnings
@@ -118,15 +119,26 @@ class _UVTransport:
 
     A subclass sets ``_handle`` (the pyuv handle) and implements
     ``_release()``, which frees what the transport owns once it is closed.
+
+    Contexts: from Python 3.15 on, asyncio hands a transport the
+    ``contextvars.Context`` its protocol lives in (the server's, copied per
+    connection, or the connecting task's), and every protocol callback runs
+    in it. Earlier versions hand none: then, as their selector loop does,
+    callbacks scheduled with call_soon run in a copy of the context current
+    when they are scheduled, and libuv's callbacks in a copy of the context
+    current when reading (or a burst of queued writes) started.
     """
 
     _handle: pyuv.Stream | None = None
     _server = None
     _empty_waiter = None
+    _context: contextvars.Context | None = None
 
-    def _init_state(self, loop, handle, protocol, server=None) -> None:
+    def _init_state(self, loop, handle, protocol, server=None,
+                    context: contextvars.Context | None = None) -> None:
         self._loop = loop
         self._handle = handle
+        self._context = context
         self._closing = False  # close() or an error: no more reading
         self._conn_lost = 0  # connection_lost() scheduled (and writes after it)
         self._paused = False  # pause_reading()
@@ -140,11 +152,19 @@ class _UVTransport:
 
     def _connect_protocol(self, waiter) -> None:
         """Schedule connection_made, then reading, then the waiter, as asyncio does."""
-        loop = self._loop
-        loop.call_soon(self._protocol.connection_made, self)
-        loop.call_soon(self._start_reading)
+        self._call_soon(self._protocol.connection_made, self)
+        self._call_soon(self._start_reading)
         if waiter is not None:
-            loop.call_soon(futures._set_result_unless_cancelled, waiter, None)
+            self._call_soon(futures._set_result_unless_cancelled, waiter, None)
+
+    def _call_soon(self, callback: Callable[..., object], *args: Any) -> None:
+        """call_soon() in the transport's context (None: a copy of the current one)."""
+        self._loop.call_soon(callback, *args, context=self._context)
+
+    def _libuv_context(self) -> contextvars.Context:
+        """The context for the libuv callbacks being set up now (see the class doc)."""
+        context = self._context
+        return context if context is not None else contextvars.copy_context()
 
     def get_protocol(self):
         return self._protocol
@@ -167,7 +187,7 @@ class _UVTransport:
             self._release_now()
         elif not self._write_pending():
             self._conn_lost += 1
-            self._loop.call_soon(self._call_connection_lost, None)
+            self._call_soon(self._call_connection_lost, None)
 
     def _write_pending(self) -> int:
         return 0  # a read-only transport never has data to send
@@ -196,7 +216,7 @@ class _UVTransport:
         if self._loop.is_closed():
             self._release_now()
         else:
-            self._loop.call_soon(self._call_connection_lost, exc)
+            self._call_soon(self._call_connection_lost, exc)
 
     def _release_now(self) -> None:
         self._close_handle()
@@ -259,6 +279,8 @@ class _Reading:
     _uv_reading = False  # libuv is reading for us
     _stash: collections.deque | None = None  # (data, error) read but not delivered
     _on_read_cb = None
+    # Where libuv's read callbacks run (see _UVTransport): set when reading starts.
+    _read_context: contextvars.Context | None = None
 
     def set_protocol(self, protocol) -> None:
         self._protocol = protocol
@@ -287,7 +309,7 @@ class _Reading:
             return
         self._paused = False
         if self._stash:
-            self._loop.call_soon(self._deliver_stash)
+            self._call_soon(self._deliver_stash)
         else:
             self._start_reading()
         if self._loop.get_debug():
@@ -296,6 +318,7 @@ class _Reading:
     def _start_reading(self) -> None:
         if not self.is_reading() or self._handle is None or self._stash:
             return
+        self._read_context = self._libuv_context()
         try:
             self._handle.start_read(self._on_read_cb)
         except _UVError as exc:
@@ -312,9 +335,10 @@ class _Reading:
                 handle.stop_read()
 
     def _on_read(self, handle, data, error):
-        # The hot path: libuv's read callback -> protocol.data_received.
+        # The hot path: libuv's read callback -> protocol.data_received, in
+        # the protocol's context (one Context.run, as asyncio's Handle does).
         if data and self._loop._io_direct:
-            self._receive(data)
+            self._read_context.run(self._receive, data)
             return
         if data is None:
             self._uv_reading = False  # pyuv stops reading on EOF and errors
@@ -324,16 +348,19 @@ class _Reading:
                 # report both at once. Keep asyncio's order of events.
                 loop = self._loop
                 if loop._io_direct:
-                    loop.call_soon(self._deliver_later, None, error)
+                    self._eof_next_iteration(error)
                 else:
-                    loop._defer_io(loop.call_soon, self._deliver_later, None, error)
+                    loop._defer_io(None, self._eof_next_iteration, error)
                 return
         elif not data:
             return  # libuv found nothing to read after all
         if self._loop._io_direct:
-            self._deliver(data, error)
+            self._read_context.run(self._deliver, data, error)
         else:
-            self._loop._defer_io(self._deliver_later, data, error)
+            self._loop._defer_io(self._read_context, self._deliver_later, data, error)
+
+    def _eof_next_iteration(self, error) -> None:
+        self._loop.call_soon(self._deliver_later, None, error, context=self._read_context)
 
     def _deliver_later(self, data, error) -> None:
         if self._closing:
@@ -394,7 +421,7 @@ class _Reading:
                     self._keep(bytes(view), None, first=True)
                     if not self._paused:
                         # The protocol changed (start_tls): it gets the rest.
-                        self._loop.call_soon(self._deliver_stash)
+                        self._call_soon(self._deliver_stash)
                 return
 
     def _on_read_end(self, error: int) -> None:
@@ -416,6 +443,8 @@ class _Writing:
     """Writing to a pyuv stream: uv_try_write first, then libuv's write queue."""
 
     _write_error_message = 'Fatal write error on socket transport'
+    # Where libuv's write callbacks run (see _UVTransport): set when writes queue.
+    _write_context: contextvars.Context | None = None
 
     def write(self, data) -> None:
         """Write *data* (bytes-like); what the kernel does not take is queued."""
@@ -451,6 +480,8 @@ class _Writing:
                 return
             if sent:
                 data = memoryview(data)[sent:]
+            # A burst of queued writes starts: its completions run here.
+            self._write_context = self._libuv_context()
         if not immutable:
             # Queued data must not change if the caller reuses its buffer.
             data = bytes(data)
@@ -484,9 +515,9 @@ class _Writing:
         if error == _UV_ECANCELED:
             return  # the handle was closed with writes queued
         if self._loop._io_direct:
-            self._write_done(error)
+            self._write_context.run(self._write_done, error)
         else:
-            self._loop._defer_io(self._write_done, error)
+            self._loop._defer_io(self._write_context, self._write_done, error)
 
     def _write_done(self, error) -> None:
         if self._loop is None:
@@ -537,7 +568,8 @@ class StreamTransport(_Reading, _Writing, _UVTransport,
 
     def __init__(self, loop, sock: socket.socket, protocol, waiter=None,
                  extra: dict[str, Any] | None = None, server=None,
-                 handle: pyuv.Stream | None = None):
+                 handle: pyuv.Stream | None = None,
+                 context: contextvars.Context | None = None):
         transports._FlowControlMixin.__init__(self, extra, loop)
         socket_extra(self._extra, sock)
         self._sock = sock
@@ -545,7 +577,7 @@ class StreamTransport(_Reading, _Writing, _UVTransport,
         base_events._set_nodelay(sock)
         if handle is None:
             handle = open_stream_handle(loop._uv, self._sock_fd, sock.family)
-        self._init_state(loop, handle, protocol, server)
+        self._init_state(loop, handle, protocol, server, context)
         loop._transports[self._sock_fd] = self
         self._connect_protocol(waiter)
 
