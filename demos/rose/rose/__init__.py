@@ -5,7 +5,7 @@ Use it wherever asyncio's loop is used::
     rose.run(main())
     asyncio.Runner(loop_factory=rose.new_event_loop)           # Python 3.11+
     asyncio.run(main(), loop_factory=rose.new_event_loop)      # Python 3.12+
-    asyncio.set_event_loop_policy(rose.EventLoopPolicy())     # policies: deprecated in 3.14
+    asyncio.set_event_loop_policy(rose.EventLoopPolicy())     # only while asyncio has policies
 
 Design
 ------
@@ -47,9 +47,20 @@ put their own pyuv handles on; subclasses may override the hooks listed in
 ``rose.loop``.
 """
 
-from .loop import EventLoop
-from .runner import EventLoopPolicy, new_event_loop, run
+from typing import Any
 
-__all__ = ['EventLoop', 'EventLoopPolicy', 'new_event_loop', 'run']
+from . import runner as _runner
+from .loop import EventLoop
+from .runner import new_event_loop, run
+
+# EventLoopPolicy is not listed: it is made on first use, and only where
+# asyncio still has policies (deprecated from Python 3.14, which warns).
+__all__ = ['EventLoop', 'new_event_loop', 'run']
+
+
+def __getattr__(name: str) -> Any:
+    if name == 'EventLoopPolicy':
+        return _runner.event_loop_policy_class(stacklevel=2)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
 __version__ = '0.1.0'

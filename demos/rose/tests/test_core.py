@@ -1,6 +1,7 @@
 """The loop's core, on rose and on asyncio's loop: running, scheduling, threads, fds, signals."""
 
 import asyncio
+import contextlib
 import contextvars
 import os
 import signal
@@ -662,21 +663,69 @@ def test_keyboard_interrupt_in_a_native_handle_callback_leaves_run_forever():
         loop.close()
 
 
-def test_run_and_runner_and_policy():
+# asyncio.Runner.run() takes any awaitable from Python 3.14 on, and refuses
+# anything else with TypeError; before, it took coroutines only (ValueError).
+RUNNER_TAKES_AWAITABLES = sys.version_info >= (3, 14)
+
+
+class _Awaitable:
+    def __await__(self):
+        return (yield from asyncio.sleep(0, 'awaited').__await__())
+
+
+def test_run_and_runner():
     async def main():
         return type(asyncio.get_running_loop())
 
     assert rose.run(main()) is rose.EventLoop
     with asyncio.Runner(loop_factory=rose.new_event_loop) as runner:
         assert runner.run(main()) is rose.EventLoop
-    policy = rose.EventLoopPolicy()
-    loop = policy.new_event_loop()
+    with pytest.raises(TypeError if RUNNER_TAKES_AWAITABLES else ValueError):
+        rose.run(42)
+    if RUNNER_TAKES_AWAITABLES:
+        assert rose.run(_Awaitable()) == 'awaited'
+    else:
+        with pytest.raises(ValueError):
+            rose.run(_Awaitable())
+
+
+# asyncio deprecates policies from Python 3.14 (removal planned for 3.16);
+# _get_event_loop_policy() is the warning-free accessor it added then.
+POLICIES_DEPRECATED = hasattr(asyncio.events, '_get_event_loop_policy')
+
+
+def _deprecated_from_3_14(match=None):
+    """Expect a DeprecationWarning where asyncio deprecates policies, none elsewhere."""
+    if POLICIES_DEPRECATED:
+        return pytest.warns(DeprecationWarning, match=match)
+    return contextlib.nullcontext()
+
+
+def test_policy_while_asyncio_has_policies():
+    # The only test that touches policies. Importing rose never warns (the
+    # whole suite runs with DeprecationWarnings from rose as errors);
+    # asking for rose.EventLoopPolicy warns where asyncio deprecates policies.
+    with _deprecated_from_3_14(match='rose.EventLoopPolicy is deprecated'):
+        policy_class = rose.EventLoopPolicy
+    assert 'EventLoopPolicy' not in rose.__all__
+    assert 'deprecated' in policy_class.__doc__
+    loop = policy_class().new_event_loop()
     try:
         assert isinstance(loop, rose.EventLoop)
     finally:
         loop.close()
-    with pytest.raises(ValueError):
-        rose.run(42)
+
+    async def main():
+        return type(asyncio.get_running_loop())
+
+    # It serves where asyncio's own policy is expected.
+    with _deprecated_from_3_14():
+        asyncio.set_event_loop_policy(policy_class())
+    try:
+        assert asyncio.run(main()) is rose.EventLoop
+    finally:
+        with _deprecated_from_3_14():
+            asyncio.set_event_loop_policy(None)
 
 
 def test_run_refuses_a_running_loop():
