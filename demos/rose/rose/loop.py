@@ -71,6 +71,10 @@ _MIN_SCHEDULED_TIMER_HANDLES = base_events._MIN_SCHEDULED_TIMER_HANDLES
 _MIN_CANCELLED_TIMER_HANDLES_FRACTION = base_events._MIN_CANCELLED_TIMER_HANDLES_FRACTION
 # libuv takes timeouts in whole milliseconds; longer waits are re-armed.
 _MAX_TIMER_MS = 24 * 3600 * 1000
+# asyncio's public iscoroutinefunction() warns from Python 3.14 on (removal
+# planned for 3.16); asyncio itself then uses a private one of the same meaning.
+_iscoroutinefunction = (getattr(coroutines, '_iscoroutinefunction', None)
+                        or coroutines.iscoroutinefunction)
 
 
 def _fileobj_to_fd(fileobj: Any) -> int:
@@ -764,7 +768,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         Raise ValueError if the signal number is invalid or uncatchable,
         RuntimeError if the handler cannot be set up (e.g. not the main thread).
         """
-        if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
+        if coroutines.iscoroutine(callback) or _iscoroutinefunction(callback):
             raise TypeError('coroutines cannot be used with add_signal_handler()')
         self._check_signal(sig)
         self._check_closed()
