@@ -334,6 +334,24 @@ class _Reading:
             if not handle.closed:
                 handle.stop_read()
 
+    def _close_handle(self) -> None:
+        handle = self._handle
+        if handle is not None and not handle.closed:
+            # pyuv holds the read callback (a bound method of this transport)
+            # until stop_read(), even after EOF stopped libuv reading: let go
+            # of it, or the transport and its handle form a reference cycle.
+            self._uv_reading = False
+            handle.stop_read()
+        super()._close_handle()
+
+    def _release_now(self) -> None:
+        super()._release_now()
+        # Nothing will be read any more: drop the references back to this
+        # transport and to its protocol, so that refcounting alone frees
+        # them (as asyncio's transports do from Python 3.14 on).
+        self._on_read_cb = None
+        self._data_received = None
+
     def _on_read(self, handle, data, error):
         # The hot path: libuv's read callback -> protocol.data_received, in
         # the protocol's context (one Context.run, as asyncio's Handle does).
