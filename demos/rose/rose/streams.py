@@ -18,6 +18,7 @@ import collections
 import contextvars
 import inspect
 import socket
+import sys
 import warnings
 from asyncio import base_events, constants, futures, protocols, transports, trsock
 from asyncio.log import logger
@@ -51,6 +52,12 @@ def detach_from_server(server, transport) -> None:
     else:
         server._detach()
 
+
+# write()'s words for data of another type, as asyncio's socket transport has
+# them: it names the accepted types from Python 3.15 on (no API to detect).
+_WRITE_TYPE_ERROR = ('data argument must be a bytes, bytearray, or memoryview object, not {!r}'
+                     if sys.version_info >= (3, 15) else
+                     'data argument must be a bytes-like object, not {!r}')
 
 # What _guarded() returns when the protocol's method raised.
 _FAILED = object()
@@ -470,8 +477,7 @@ class _Writing:
             immutable = True
         else:
             if not isinstance(data, (bytes, bytearray, memoryview)):
-                raise TypeError(f'data argument must be a bytes-like object, '
-                                f'not {type(data).__name__!r}')
+                raise TypeError(_WRITE_TYPE_ERROR.format(type(data).__name__))
             data = memoryview(data).cast('B')
             immutable = False
         if self._eof:

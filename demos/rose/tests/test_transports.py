@@ -91,6 +91,11 @@ class BufferedRecorder(asyncio.BufferedProtocol):
         self.lost.set_result(exc)
 
 
+# What a stream transport's write() says of a str: asyncio's words changed in Python 3.15.
+WRITE_TYPE_ERROR = ("must be a bytes, bytearray, or memoryview object, not 'str'"
+                    if sys.version_info >= (3, 15) else "must be a bytes-like object, not 'str'")
+
+
 class TcpBehaviour:
 
     async def serve(self, **kwargs):
@@ -145,7 +150,7 @@ class TcpBehaviour:
         async def main():
             server, addr, served = await self.serve()
             tr, proto = await self.loop.create_connection(lambda: Recorder(self.loop), *addr)
-            with self.assertRaisesRegex(TypeError, "bytes-like object, not 'str'"):
+            with self.assertRaisesRegex(TypeError, WRITE_TYPE_ERROR):
                 tr.write('text')
             with self.assertRaises(TypeError):
                 tr.write(None)
@@ -471,6 +476,30 @@ class TcpBehaviour:
             self.assertEqual(await served[0].received(sent), payload[13:])
             tr.write(b'after')
             self.assertEqual((await served[0].received(sent + 5))[-5:], b'after')
+            tr.close()
+            await proto.lost
+
+        self.run_loop(main())
+
+    def test_sendfile_that_sends_nothing(self):
+        # From Python 3.14, asyncio's native sendfile leaves the file at
+        # offset + sent even when it sent nothing; before, it left the
+        # position alone then.
+        expected_position = 100 if sys.version_info >= (3, 14) else 7
+
+        async def main():
+            server, addr, served = await self.serve()
+            tr, proto = await self.loop.create_connection(lambda: Recorder(self.loop), *addr)
+            a, b = socket.socketpair()
+            with a, b, tempfile.TemporaryFile() as f:
+                a.setblocking(False)
+                f.write(b'x' * 100)
+                f.seek(7)
+                self.assertEqual(await self.loop.sendfile(tr, f, offset=100, fallback=False), 0)
+                self.assertEqual(f.tell(), expected_position)
+                f.seek(7)
+                self.assertEqual(await self.loop.sock_sendfile(a, f, offset=100, fallback=False), 0)
+                self.assertEqual(f.tell(), expected_position)
             tr.close()
             await proto.lost
 
