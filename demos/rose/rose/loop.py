@@ -438,12 +438,18 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         else:
             self._ready.append(_DeferredIO(self, callback, args, context))
 
+    # Both drop their reference to the handle before returning: an exception
+    # raised in the callback and kept (a task's) keeps this frame through its
+    # traceback, and through the handle the task itself, which would then
+    # wait for the garbage collector (asyncio's _run_once does the same).
+
     def _run_handle(self, handle: events.Handle) -> None:
         """Run one callback outside the ready queue (timers, fd watchers)."""
         if self._debug:
             self._run_handle_debug(handle)
         else:
             handle._run()
+        handle = None
 
     def _run_handle_debug(self, handle: events.Handle) -> None:
         try:
@@ -456,6 +462,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
                                base_events._format_handle(handle), dt)
         finally:
             self._current_handle = None
+            handle = None
 
     def _drop_cancelled_timers(self) -> None:
         scheduled = self._scheduled

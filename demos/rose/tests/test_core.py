@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import contextvars
+import gc
 import os
 import signal
 import socket
@@ -124,6 +125,31 @@ class RunningBehaviour:
             self.run_loop(asyncio.sleep(0.01))
         self.assertEqual(len(calls), 1)
         self.assertIsInstance(calls[0]['exception'], ValueError)
+
+    def test_unretrieved_task_exception_is_reported_once_the_task_is_dropped(self):
+        # Reported when the task is freed; the loop must not keep a finished
+        # task alive (through the frame that ran its last step, which the
+        # exception's traceback keeps) until the garbage collector runs.
+        async def fail():
+            1 / 0
+
+        async def main():
+            # asyncio's pure-Python Task (as CPython's test_futures2 uses):
+            # its steps are Python frames, which the traceback reaches.
+            asyncio.tasks._PyTask(fail(), loop=self.loop)
+            await asyncio.sleep(0)
+            return [c['message'] for c in self.handler_calls]
+
+        gc.collect()
+        with self.expect_exception_handler() as calls:
+            gc.disable()
+            try:
+                seen_by_then = self.run_loop(main())
+            finally:
+                gc.enable()
+                gc.collect()  # a task the loop kept alive is reported here: too late
+        self.assertEqual(seen_by_then, ['Task exception was never retrieved'])
+        self.assertIsInstance(calls[0]['exception'], ZeroDivisionError)
 
     def test_default_executor_is_readable(self):
         self.assertIsNone(self.loop._default_executor)
