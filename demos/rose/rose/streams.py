@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import functools
 import inspect
 import socket
 import sys
@@ -58,6 +59,10 @@ def detach_from_server(server, transport) -> None:
 _WRITE_TYPE_ERROR = ('data argument must be a bytes, bytearray, or memoryview object, not {!r}'
                      if sys.version_info >= (3, 15) else
                      'data argument must be a bytes-like object, not {!r}')
+
+def _keep_alive(obj) -> None:
+    """A no-op call_soon callback whose argument stays referenced until it runs."""
+
 
 # What _guarded() returns when the protocol's method raised.
 _FAILED = object()
@@ -285,8 +290,11 @@ class _Reading:
     _read_error_message = 'Fatal read error on socket transport'
     _uv_reading = False  # libuv is reading for us
     _stash: collections.deque | None = None  # (data, error) read but not delivered
-    _on_read_cb = None
-    # Where libuv's read callbacks run (see _UVTransport): set when reading starts.
+    # What libuv calls: _on_read inside _read_context (see _UVTransport),
+    # which is chosen when reading starts. Entering the context at libuv's
+    # boundary costs a C call (functools.partial of Context.run); entering it
+    # from _on_read would cost a second C-to-Python call per read.
+    _on_read_cb: functools.partial | None = None
     _read_context: contextvars.Context | None = None
 
     def set_protocol(self, protocol) -> None:
@@ -296,9 +304,6 @@ class _Reading:
             self._data_received = self._feed_buffered
         else:
             self._data_received = protocol.data_received
-        if self._on_read_cb is None:
-            # pyuv calls it through a borrowed reference: keep one for good.
-            self._on_read_cb = self._on_read
 
     def is_reading(self) -> bool:
         return not self._closing and not self._paused
@@ -325,7 +330,17 @@ class _Reading:
     def _start_reading(self) -> None:
         if not self.is_reading() or self._handle is None or self._stash:
             return
-        self._read_context = self._libuv_context()
+        context = self._libuv_context()
+        if context is not self._read_context:
+            self._read_context = context
+            retired = self._on_read_cb
+            # pyuv calls its callback through a borrowed reference: the
+            # transport keeps one. The callback replaced here may be the
+            # one running now (resume_reading() from data_received), so it
+            # is kept until this iteration's callbacks are over.
+            self._on_read_cb = functools.partial(context.run, self._on_read)
+            if retired is not None and not self._loop.is_closed():
+                self._loop.call_soon(_keep_alive, retired)
         try:
             self._handle.start_read(self._on_read_cb)
         except _UVError as exc:
@@ -360,10 +375,10 @@ class _Reading:
         self._data_received = None
 
     def _on_read(self, handle, data, error):
-        # The hot path: libuv's read callback -> protocol.data_received, in
-        # the protocol's context (one Context.run, as asyncio's Handle does).
+        # The hot path: libuv's read callback -> protocol.data_received,
+        # already in the read context (see _on_read_cb).
         if data and self._loop._io_direct:
-            self._read_context.run(self._receive, data)
+            self._receive(data)
             return
         if data is None:
             self._uv_reading = False  # pyuv stops reading on EOF and errors
@@ -380,7 +395,7 @@ class _Reading:
         elif not data:
             return  # libuv found nothing to read after all
         if self._loop._io_direct:
-            self._read_context.run(self._deliver, data, error)
+            self._deliver(data, error)
         else:
             self._loop._defer_io(self._read_context, self._deliver_later, data, error)
 
@@ -468,7 +483,9 @@ class _Writing:
     """Writing to a pyuv stream: uv_try_write first, then libuv's write queue."""
 
     _write_error_message = 'Fatal write error on socket transport'
-    # Where libuv's write callbacks run (see _UVTransport): set when writes queue.
+    # What libuv calls when a queued write is done: _on_write_done inside
+    # _write_context (see _UVTransport), chosen when writes start to queue.
+    _on_write_done_cb: functools.partial | None = None
     _write_context: contextvars.Context | None = None
 
     def write(self, data) -> None:
@@ -504,13 +521,17 @@ class _Writing:
                 return
             if sent:
                 data = memoryview(data)[sent:]
-            # A burst of queued writes starts: its completions run here.
-            self._write_context = self._libuv_context()
+            # A burst of queued writes starts: choose where its completions run
+            # (pyuv keeps the callback with each write: no lifetime to manage).
+            context = self._libuv_context()
+            if context is not self._write_context:
+                self._write_context = context
+                self._on_write_done_cb = functools.partial(context.run, self._on_write_done)
         if not immutable:
             # Queued data must not change if the caller reuses its buffer.
             data = bytes(data)
         try:
-            handle.write(data, self._on_write_done)
+            handle.write(data, self._on_write_done_cb)
         except _UVError as exc:
             self._fatal_error(errors.from_pyuv_error(exc), self._write_error_message)
             return
@@ -535,11 +556,15 @@ class _Writing:
 
     _write_pending = get_write_buffer_size
 
+    def _release_now(self) -> None:
+        super()._release_now()
+        self._on_write_done_cb = self._write_context = None  # a cycle through the callback
+
     def _on_write_done(self, handle, error):
         if error == _UV_ECANCELED:
             return  # the handle was closed with writes queued
         if self._loop._io_direct:
-            self._write_context.run(self._write_done, error)
+            self._write_done(error)
         else:
             self._loop._defer_io(self._write_context, self._write_done, error)
 
