@@ -19,9 +19,8 @@ import contextvars
 import functools
 import inspect
 import socket
-import sys
 import warnings
-from asyncio import base_events, constants, futures, protocols, transports, trsock
+from asyncio import base_events, constants, futures, protocols, selector_events, transports, trsock
 from asyncio.log import logger
 from typing import Any, Callable
 
@@ -54,11 +53,25 @@ def detach_from_server(server, transport) -> None:
         server._detach()
 
 
-# write()'s words for data of another type, as asyncio's socket transport has
-# them: it names the accepted types from Python 3.15 on (no API to detect).
-_WRITE_TYPE_ERROR = ('data argument must be a bytes, bytearray, or memoryview object, not {!r}'
-                     if sys.version_info >= (3, 15) else
-                     'data argument must be a bytes-like object, not {!r}')
+def _asyncio_write_type_error() -> str:
+    """write()'s words for data of another type, as this Python's asyncio has them.
+
+    They changed in a 3.14 bugfix release (which names the accepted types), so
+    asyncio's own socket transport is asked, once: its write() checks the type
+    before it looks at the transport.
+    """
+    try:
+        selector_events._SelectorSocketTransport.write(None, 0)
+    except TypeError as exc:
+        words = str(exc)
+        if words.endswith("'int'"):
+            return words[:-len("'int'")] + '{!r}'
+    except Exception:
+        pass
+    return 'data argument must be a bytes-like object, not {!r}'
+
+
+_WRITE_TYPE_ERROR = _asyncio_write_type_error()
 
 def _keep_alive(obj) -> None:
     """A no-op call_soon callback whose argument stays referenced until it runs."""

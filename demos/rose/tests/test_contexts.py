@@ -181,7 +181,7 @@ class ContextBehaviour:
     def _close_server(self, server):
         if not self.loop.is_closed():
             server.close()
-            self.loop.run_until_complete(server.wait_closed())
+            self.run_loop(server.wait_closed())
 
     def _check_served(self, kind, protocol_class, order):
         async def main():
