@@ -342,6 +342,43 @@ class ContextBehaviour:
         self.assertIn('resume_writing', seen)
         self.assertEqual(seen['resume_writing'][0], 'client' if ASYNCIO_PASSES_CONTEXT else 'writer')
 
+    def test_datagram_protocols(self):
+        # asyncio passes datagram transports no context, on any version:
+        # connection_made runs in a copy made when it is scheduled, and
+        # datagram_received, every time, in one copy made when receiving starts.
+        class Datagrams(asyncio.DatagramProtocol):
+            def __init__(self, loop):
+                self.seen = []
+                self.got = asyncio.Queue()
+
+            def connection_made(self, transport):
+                self.seen.append(('connection_made', WHERE.get(), LAST.get()))
+                LAST.set('connection_made')
+
+            def datagram_received(self, data, addr):
+                self.seen.append(('datagram_received', WHERE.get(), LAST.get()))
+                LAST.set('datagram_received')
+                self.got.put_nowait(data)
+
+        async def main():
+            WHERE.set('endpoint')
+            tr, proto = await self.loop.create_datagram_endpoint(
+                lambda: Datagrams(self.loop), local_addr=('127.0.0.1', 0))
+            WHERE.set('task')
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer:
+                for payload in (b'one', b'two'):
+                    peer.sendto(payload, tr.get_extra_info('sockname'))
+                    self.assertEqual(await proto.got.get(), payload)
+            tr.close()
+            self.assertEqual((WHERE.get(), LAST.get()), ('task', None))
+            return proto.seen
+
+        self.assertEqual(self.run_main(main()), [
+            ('connection_made', 'endpoint', None),
+            ('datagram_received', 'endpoint', None),
+            ('datagram_received', 'endpoint', 'datagram_received'),
+        ])
+
 
 globals().update(loop_test_cases(ContextBehaviour))
 
