@@ -1,6 +1,6 @@
 """rose: an asyncio event loop whose I/O is done by libuv, through pyuv.
 
-Use it wherever asyncio's loop is used::
+For Python 3.11 to 3.15 (Linux). Use it wherever asyncio's loop is used::
 
     rose.run(main())
     asyncio.Runner(loop_factory=rose.new_event_loop)           # Python 3.11+
@@ -37,6 +37,16 @@ The hot path: libuv's read callback calls ``protocol.data_received`` directly
 when nothing else was ready before the poll (else it queues behind what was,
 keeping asyncio's order), and ``transport.write`` tries ``uv_try_write`` first,
 queueing in libuv only what the kernel did not take.
+
+Contexts: protocols run in the ``contextvars`` context asyncio hands the loop
+from Python 3.15 on (a server's, copied per connection, or the connecting
+task's), and before 3.15 in the copies asyncio's selector loop makes; the
+context is entered where libuv calls into Python (see ``rose.streams``).
+
+Versions: what differs between Pythons is found by feature detection (the
+``context`` arguments, the policy helpers, sendfile's file position, ...);
+policies, deprecated from 3.14, are touched only by ``rose.EventLoopPolicy``,
+made on first use.
 
 Conformance: CPython's own ``test.test_asyncio`` is the oracle
 (``make conformance``); the few white-box tests it cannot apply to a
