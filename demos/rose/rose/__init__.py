@@ -73,4 +73,5 @@ def __getattr__(name: str) -> Any:
         return _runner.event_loop_policy_class(stacklevel=2)
     raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
 
+
 __version__ = '0.1.0'
