@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import time
 import unittest
+from typing import NamedTuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WHITEBOX_FILE = os.path.join(HERE, 'whitebox.txt')
@@ -46,25 +48,88 @@ MIXINS = {
     'test_buffered_proto.BaseTestBufferedProtocol': ('test_buffered_proto', 'BaseTestBufferedProtocol', 'new_loop'),
     'test_sslproto.BaseStartTLS': ('test_sslproto', 'BaseStartTLS', 'new_loop'),
     'test_subprocess.SubprocessMixin': ('test_subprocess', 'SubprocessMixin', 'self_loop'),
+    # Python 3.15+: protocols run in the server's or the connecting task's context.
+    'test_server_context.ServerContextvarsTestCase': ('test_server_context', 'ServerContextvarsTestCase',
+                                                      'loop_factory'),
+    'test_server_context.ServerContextvarsTestCase/ssl': ('test_server_context', 'ServerContextvarsTestCase',
+                                                          'loop_factory_ssl'),
 }
 MODULES = ['test_streams', 'test_tasks', 'test_taskgroups', 'test_timeouts', 'test_runners',
            'test_locks', 'test_queues', 'test_waitfor', 'test_futures', 'test_pep492',
-           'test_context', 'test_threads']
+           'test_context', 'test_threads',
+           # Newer modules, run where this Python has them: 3.11+, 3.12+, 3.13+, 3.14+.
+           'test_futures2', 'test_eager_task_factory', 'test_staggered', 'test_graph',
+           'test_free_threading']
+
+
+def suite_module(suite_name: str) -> str:
+    return MIXINS[suite_name][0] if suite_name in MIXINS else suite_name
+
+
+def suite_available(suite_name: str) -> bool:
+    """Whether this Python's test.test_asyncio has the suite's module."""
+    import importlib.util
+    return importlib.util.find_spec(f'test.test_asyncio.{suite_module(suite_name)}') is not None
 
 OUTCOMES = ('pass', 'fail', 'error', 'skip', 'excluded', 'timeout')
 
 
-def read_whitebox() -> dict[str, str]:
-    """The excluded tests: {'suite.test_name': reason}."""
-    excluded = {}
+class WhiteboxEntry(NamedTuple):
+    test_id: str  # suite.test_name
+    versions: tuple[tuple[int, int], tuple[int, int]]  # first and last minor version, inclusive
+    reason: str
+
+    def applies_to(self, version: tuple[int, int]) -> bool:
+        return self.versions[0] <= version <= self.versions[1]
+
+
+_ANY_VERSION = ((3, 0), (3, 99))
+_VERSIONS = re.compile(r'^(?P<id>[^\s\[:]+)\s*(?:\[(?P<low>3\.\d+)?(?P<dash>-)?(?P<high>3\.\d+)?\])?\s*:(?P<reason>.*)$')
+
+
+def _minor(text: str) -> tuple[int, int]:
+    major, minor = text.split('.')
+    return int(major), int(minor)
+
+
+def parse_whitebox_line(line: str) -> WhiteboxEntry:
+    """One line: ``suite.test [3.12-3.14]: reason``; the range is optional.
+
+    ``[3.14]`` is that version only, ``[3.14-]`` 3.14 and later, ``[-3.13]``
+    up to 3.13, ``[3.12-3.13]`` both ends included; no range: every version.
+    """
+    match = _VERSIONS.match(line)
+    if match is None:
+        raise ValueError(f'whitebox.txt: not "suite.test [versions]: reason": {line!r}')
+    low, dash, high = match['low'], match['dash'], match['high']
+    if low is None and high is None:
+        if dash:
+            raise ValueError(f'whitebox.txt: empty version range: {line!r}')
+        versions = _ANY_VERSION
+    elif dash:
+        versions = (_minor(low) if low else _ANY_VERSION[0], _minor(high) if high else _ANY_VERSION[1])
+    else:
+        versions = (_minor(low), _minor(low))
+    if versions[0] > versions[1]:
+        raise ValueError(f'whitebox.txt: backwards version range: {line!r}')
+    return WhiteboxEntry(match['id'], versions, match['reason'].strip())
+
+
+def read_whitebox_entries() -> list[WhiteboxEntry]:
+    """Every line of whitebox.txt, whatever versions it applies to."""
+    entries = []
     with open(WHITEBOX_FILE, encoding='utf-8') as f:
         for line in f:
             line = line.strip()
-            if not line or line.startswith('#'):
-                continue
-            test_id, _, reason = line.partition(':')
-            excluded[test_id.strip()] = reason.strip()
-    return excluded
+            if line and not line.startswith('#'):
+                entries.append(parse_whitebox_line(line))
+    return entries
+
+
+def read_whitebox(version: tuple[int, int] | None = None) -> dict[str, str]:
+    """The tests excluded on *version* (default: this Python): {'suite.test_name': reason}."""
+    version = version or sys.version_info[:2]
+    return {e.test_id: e.reason for e in read_whitebox_entries() if e.applies_to(version)}
 
 
 # ---------------------------------------------------------------------------
@@ -112,21 +177,48 @@ def _mixin_suite(suite_name: str):
             self.set_event_loop(self.loop)
         namespace['setUp'] = setUp
         bases = (mixin, test_utils.TestCase)
+    elif hook in ('loop_factory', 'loop_factory_ssl'):
+        namespace['loop_factory'] = staticmethod(rose.new_event_loop)
+        if hook == 'loop_factory_ssl':
+            # As the module's own SSL variant does.
+            def setUp(self):
+                unittest.TestCase.setUp(self)
+                self.server_ssl_context = test_utils.simple_server_sslcontext()
+                self.client_ssl_context = test_utils.simple_client_sslcontext()
+            namespace['setUp'] = setUp
     cls = type(f'Rose{mixin_name}', bases, namespace)
     loader = unittest.TestLoader()
     names = loader.getTestCaseNames(cls)
     if module_name == 'test_events':
         names = [n for n in names if n in loader.getTestCaseNames(mixin)]
-    asyncio.set_event_loop_policy(None)
+    _reset_policy()
     return [cls(name) for name in names]
 
 
-def _module_suite(module_name: str):
-    import asyncio
-    import importlib
+# asyncio's policies are deprecated from Python 3.14 on; these helpers use
+# the warning-free forms that its own test suite uses there when present.
+
+def _reset_policy() -> None:
+    from asyncio import events
+    setter = getattr(events, '_set_event_loop_policy', None) or events.set_event_loop_policy
+    setter(None)
+
+
+def _make_rose_the_default_loop() -> None:
+    """Make the default policy's loops rose loops, whatever policy instance a test makes."""
+    from asyncio import unix_events
     import rose
-    # The modules reset the policy at will; the factory lives on the class.
-    asyncio.DefaultEventLoopPolicy._loop_factory = rose.EventLoop
+    # The default policy class: public up to 3.13, private (the public name
+    # warns) from 3.14. The modules reset the policy at will, so the factory
+    # goes on the class.
+    policy_class = (getattr(unix_events, '_DefaultEventLoopPolicy', None)
+                    or unix_events.DefaultEventLoopPolicy)
+    policy_class._loop_factory = rose.EventLoop
+
+
+def _module_suite(module_name: str):
+    import importlib
+    _make_rose_the_default_loop()
     module = importlib.import_module(f'test.test_asyncio.{module_name}')
     return _flatten(unittest.defaultTestLoader.loadTestsFromModule(module))
 
@@ -310,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
     totals = {outcome: 0 for outcome in OUTCOMES}
     rows = []
     for name in suites:
+        if not suite_available(name):
+            print(f'{name:50} {"-":>9}  (not in this Python)', flush=True)
+            continue
         results = run_suite(name, args.timeout, args.verbose)
         counts = {outcome: len(results[outcome]) for outcome in OUTCOMES}
         for outcome in OUTCOMES:
@@ -328,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if bad else 0
 
 
-_HEADER = f'{"suite":46} {"passed":>9}  ' + ' '.join(f'{o:>8}' for o in OUTCOMES[1:])
+_HEADER = f'{"suite":50} {"passed":>9}  ' + ' '.join(f'{o:>8}' for o in OUTCOMES[1:])
 
 
 def _row(name: str, counts: dict[str, int]) -> str:
@@ -336,7 +431,7 @@ def _row(name: str, counts: dict[str, int]) -> str:
     ran = counts['pass'] + counts['fail'] + counts['error'] + counts['timeout']
     passed = f'{counts["pass"]}/{ran}'
     cells = ' '.join(f'{counts[o]:8d}' for o in OUTCOMES[1:])
-    return f'{name:46} {passed:>9}  {cells}'
+    return f'{name:50} {passed:>9}  {cells}'
 
 
 if __name__ == '__main__':

@@ -1,11 +1,11 @@
 """rose: an asyncio event loop whose I/O is done by libuv, through pyuv.
 
-Use it wherever asyncio's loop is used::
+For Python 3.11 to 3.15 (Linux). Use it wherever asyncio's loop is used::
 
     rose.run(main())
     asyncio.Runner(loop_factory=rose.new_event_loop)           # Python 3.11+
     asyncio.run(main(), loop_factory=rose.new_event_loop)      # Python 3.12+
-    asyncio.set_event_loop_policy(rose.EventLoopPolicy())     # policies: deprecated in 3.14
+    asyncio.set_event_loop_policy(rose.EventLoopPolicy())     # only while asyncio has policies
 
 Design
 ------
@@ -38,6 +38,16 @@ when nothing else was ready before the poll (else it queues behind what was,
 keeping asyncio's order), and ``transport.write`` tries ``uv_try_write`` first,
 queueing in libuv only what the kernel did not take.
 
+Contexts: protocols run in the ``contextvars`` context asyncio hands the loop
+from Python 3.15 on (a server's, copied per connection, or the connecting
+task's), and before 3.15 in the copies asyncio's selector loop makes; the
+context is entered where libuv calls into Python (see ``rose.streams``).
+
+Versions: what differs between Pythons is found by feature detection (the
+``context`` arguments, the policy helpers, sendfile's file position, ...);
+policies, deprecated from 3.14, are touched only by ``rose.EventLoopPolicy``,
+made on first use.
+
 Conformance: CPython's own ``test.test_asyncio`` is the oracle
 (``make conformance``); the few white-box tests it cannot apply to a
 non-selector loop are listed, with reasons, in ``conformance/whitebox.txt``.
@@ -47,9 +57,21 @@ put their own pyuv handles on; subclasses may override the hooks listed in
 ``rose.loop``.
 """
 
-from .loop import EventLoop
-from .runner import EventLoopPolicy, new_event_loop, run
+from typing import Any
 
-__all__ = ['EventLoop', 'EventLoopPolicy', 'new_event_loop', 'run']
+from . import runner as _runner
+from .loop import EventLoop
+from .runner import new_event_loop, run
+
+# EventLoopPolicy is not listed: it is made on first use, and only where
+# asyncio still has policies (deprecated from Python 3.14, which warns).
+__all__ = ['EventLoop', 'new_event_loop', 'run']
+
+
+def __getattr__(name: str) -> Any:
+    if name == 'EventLoopPolicy':
+        return _runner.event_loop_policy_class(stacklevel=2)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
 
 __version__ = '0.1.0'

@@ -17,6 +17,7 @@ the loop for transports through a few hooks; rose answers them with libuv:
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import os
 import socket
@@ -39,11 +40,21 @@ _CLEANUP_SOCKET_DEFAULT = sys.version_info >= (3, 13)
 
 
 class _Listener:
-    """Accepts connections for one listening socket of a Server, with uv_listen()."""
+    """Accepts connections for one listening socket of a Server, with uv_listen().
+
+    Each connection gets its own copy of the server's context: the protocol
+    factory runs in it, and so do the protocol's callbacks when asyncio
+    passed that context (Python 3.15+; see ``rose.streams._UVTransport``).
+    Before 3.15 the server's context is the one current when serving starts,
+    as the accept reader of asyncio's selector loop takes it.
+    """
 
     def __init__(self, loop, sock: socket.socket, protocol_factory, sslcontext, server,
-                 backlog: int, ssl_handshake_timeout, ssl_shutdown_timeout):
+                 backlog: int, ssl_handshake_timeout, ssl_shutdown_timeout,
+                 context: contextvars.Context | None):
         self._loop = loop
+        self._context = context if context is not None else contextvars.copy_context()
+        self._context_for_transports = context is not None
         self._sock = sock
         self._family = sock.family
         self._proto = sock.proto
@@ -102,28 +113,34 @@ class _Listener:
                              self._proto, client.fileno())
         if loop._debug:
             logger.debug('%r got a new connection: %r', self._server, conn)
+        conn_context = self._context.copy()
         args = (conn, client, self._protocol_factory, self._sslcontext, self._server,
-                *self._ssl_timeouts)
+                *self._ssl_timeouts, conn_context if self._context_for_transports else None)
         if loop._io_direct:
-            loop._serve_connection(*args)
+            conn_context.run(loop._serve_connection, *args)
         else:
-            loop._defer_io(loop._serve_connection, *args)
+            loop._defer_io(conn_context, loop._serve_connection, *args)
 
 
 class ConnectionMethods:
     """Mixin for the event loop: stream transports, servers, Unix sockets, sendfile."""
 
+    # The hooks below take *context* (the protocol's, see rose.streams), which
+    # asyncio passes from Python 3.15 on.
+
     def _make_socket_transport(self, sock: socket.socket, protocol, waiter=None, *,
-                               extra: dict[str, Any] | None = None, server=None):
+                               extra: dict[str, Any] | None = None, server=None,
+                               context: contextvars.Context | None = None):
         self._ensure_fd_no_transport(sock)
-        return StreamTransport(self, sock, protocol, waiter, extra, server)
+        return StreamTransport(self, sock, protocol, waiter, extra, server, context=context)
 
     def _make_ssl_transport(self, rawsock: socket.socket, protocol, sslcontext, waiter=None, *,
                             server_side: bool = False, server_hostname: str | None = None,
                             extra: dict[str, Any] | None = None, server=None,
                             ssl_handshake_timeout: float | None = None,
                             ssl_shutdown_timeout: float | None = None,
-                            call_connection_made: bool = True, _handle=None):
+                            call_connection_made: bool = True,
+                            context: contextvars.Context | None = None, _handle=None):
         if _handle is None:
             self._ensure_fd_no_transport(rawsock)
         ssl_protocol = sslproto.SSLProtocol(
@@ -131,18 +148,21 @@ class ConnectionMethods:
             ssl_handshake_timeout=ssl_handshake_timeout,
             ssl_shutdown_timeout=ssl_shutdown_timeout,
             call_connection_made=call_connection_made)
-        StreamTransport(self, rawsock, ssl_protocol, extra=extra, server=server, handle=_handle)
+        StreamTransport(self, rawsock, ssl_protocol, extra=extra, server=server, handle=_handle,
+                        context=context)
         return ssl_protocol._app_transport
 
     # Serving ------------------------------------------------------------
 
     def _start_serving(self, protocol_factory, sock: socket.socket, sslcontext=None,
                        server=None, backlog: int = 100, ssl_handshake_timeout=None,
-                       ssl_shutdown_timeout=None) -> None:
+                       ssl_shutdown_timeout=None,
+                       context: contextvars.Context | None = None) -> None:
         if sock in self._listeners:
             return
         self._listeners[sock] = _Listener(self, sock, protocol_factory, sslcontext, server,
-                                          backlog, ssl_handshake_timeout, ssl_shutdown_timeout)
+                                          backlog, ssl_handshake_timeout, ssl_shutdown_timeout,
+                                          context)
 
     def _stop_serving(self, sock: socket.socket) -> None:
         listener = self._listeners.pop(sock, None)
@@ -166,8 +186,13 @@ class ConnectionMethods:
                 logger.error('Unable to clean up listening UNIX socket %r: %r', path, err)
 
     def _serve_connection(self, conn: socket.socket, handle, protocol_factory, sslcontext,
-                          server, ssl_handshake_timeout, ssl_shutdown_timeout) -> None:
-        """Make the transport and protocol for an accepted connection."""
+                          server, ssl_handshake_timeout, ssl_shutdown_timeout,
+                          context: contextvars.Context | None) -> None:
+        """Make the transport and protocol for an accepted connection.
+
+        Runs in the connection's context; *context* is that context when the
+        transport is to run the protocol in it, else None.
+        """
         protocol = transport = None
         try:
             protocol = protocol_factory()
@@ -176,10 +201,11 @@ class ConnectionMethods:
                 transport = self._make_ssl_transport(
                     conn, protocol, sslcontext, waiter, server_side=True, server=server,
                     ssl_handshake_timeout=ssl_handshake_timeout,
-                    ssl_shutdown_timeout=ssl_shutdown_timeout, _handle=handle)
-                self.create_task(self._finish_accept(waiter, transport, protocol))
+                    ssl_shutdown_timeout=ssl_shutdown_timeout, context=context, _handle=handle)
+                self.create_task(self._finish_accept(waiter, transport, protocol), context=context)
             else:
-                transport = StreamTransport(self, conn, protocol, server=server, handle=handle)
+                transport = StreamTransport(self, conn, protocol, server=server, handle=handle,
+                                            context=context)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:

@@ -10,6 +10,8 @@ handle does not cover, are read when the loop's poll watcher says so.
 from __future__ import annotations
 
 import collections
+import contextvars
+import functools
 import socket
 import sys
 import warnings
@@ -192,14 +194,22 @@ class UDPTransport(_DatagramTransport):
         except pyuv.error.UVError as exc:
             self._handle.close()
             raise errors.from_pyuv_error(exc) from None
-        # Kept referenced: pyuv calls them through borrowed references.
-        self._on_recv_cb = self._on_recv
-        self._on_send_cb = self._on_send
+        # pyuv calls them through borrowed references: the transport keeps
+        # them. Each runs in a copy of the context current when receiving or a
+        # run of queued sends starts, as asyncio's reader and writer handles
+        # do (asyncio passes datagram transports no context of their own).
+        # (The *_later/*_done partials are for calls that wait in the ready queue.)
+        self._on_recv_cb = self._recv_later_cb = None
+        self._on_send_cb = self._send_done_cb = None
         self._queued_sizes: collections.deque = collections.deque()
 
     def _start_receiving(self) -> None:
+        # Called once, when the transport is made (datagram reading never pauses).
         if self._closing or self._handle.closed:
             return
+        run = contextvars.copy_context().run
+        self._on_recv_cb = functools.partial(run, self._on_recv)
+        self._recv_later_cb = functools.partial(run, self._recv_later)
         try:
             self._handle.start_recv(self._on_recv_cb)
         except pyuv.error.UVError as exc:
@@ -213,7 +223,7 @@ class UDPTransport(_DatagramTransport):
         if self._loop._io_direct:
             self._recv_now(addr, data, error)
         else:
-            self._loop._defer_io(self._recv_later, addr, data, error)
+            self._loop._defer_io(None, self._recv_later_cb, addr, data, error)
 
     def _recv_later(self, addr, data, error) -> None:
         if not self._closing:
@@ -226,6 +236,10 @@ class UDPTransport(_DatagramTransport):
             self._error_received(errors.uv_error(error))
 
     def _queue(self, data: bytes, addr) -> None:
+        if not self._queued_sizes:
+            run = contextvars.copy_context().run
+            self._on_send_cb = functools.partial(run, self._on_send)
+            self._send_done_cb = functools.partial(run, self._send_done)
         try:
             try:
                 self._handle.send(addr, data, self._on_send_cb)
@@ -248,7 +262,7 @@ class UDPTransport(_DatagramTransport):
         if self._loop._io_direct:
             self._send_done(error)
         else:
-            self._loop._defer_io(self._send_done, error)
+            self._loop._defer_io(None, self._send_done_cb, error)
 
     def _send_done(self, error) -> None:
         sizes = self._queued_sizes
@@ -266,6 +280,8 @@ class UDPTransport(_DatagramTransport):
 
     def _close_io(self) -> None:
         if not self._handle.closed:
+            # pyuv keeps the receive callback until stop_recv(): let it go.
+            self._handle.stop_recv()
             self._handle.close()
 
     def _release_sock(self) -> None:
@@ -273,6 +289,8 @@ class UDPTransport(_DatagramTransport):
         self._sock = None
         if sock is not None and sock.fileno() != -1:
             sock.detach()  # the handle closed the descriptor
+        # They point back at the transport: no cycle once it is done.
+        self._on_recv_cb = self._recv_later_cb = self._on_send_cb = self._send_done_cb = None
 
 
 class PollDatagramTransport(_DatagramTransport):

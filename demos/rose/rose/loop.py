@@ -37,6 +37,7 @@ callbacks other than the count of callbacks to run in this step):
 
 from __future__ import annotations
 
+import contextvars
 import errno
 import heapq
 import signal
@@ -70,6 +71,10 @@ _MIN_SCHEDULED_TIMER_HANDLES = base_events._MIN_SCHEDULED_TIMER_HANDLES
 _MIN_CANCELLED_TIMER_HANDLES_FRACTION = base_events._MIN_CANCELLED_TIMER_HANDLES_FRACTION
 # libuv takes timeouts in whole milliseconds; longer waits are re-armed.
 _MAX_TIMER_MS = 24 * 3600 * 1000
+# asyncio's public iscoroutinefunction() warns from Python 3.14 on (removal
+# planned for 3.16); asyncio itself then uses a private one of the same meaning.
+_iscoroutinefunction = (getattr(coroutines, '_iscoroutinefunction', None)
+                        or coroutines.iscoroutinefunction)
 
 
 def _fileobj_to_fd(fileobj: Any) -> int:
@@ -187,24 +192,31 @@ class _DeferredIO:
 
     A busy server with coroutines defers every read (see ``_run_once``), so
     this record is made once per read; a full ``events.Handle`` would also copy
-    the context and keep a repr cache. It runs in the loop's context, as the
-    same callback does when it runs at once, and it is never cancelled.
+    the context and keep a repr cache. It runs in the context it is given (a
+    transport's, see ``rose.streams``), or in the loop's when given None, as
+    the same callback does when it runs at once; it is never cancelled.
     """
 
-    __slots__ = ('_loop', '_callback', '_args')
+    __slots__ = ('_loop', '_callback', '_args', '_context')
     _cancelled = False
 
-    def __init__(self, loop: EventLoop, callback: Callable[..., object], args: tuple) -> None:
+    def __init__(self, loop: EventLoop, callback: Callable[..., object], args: tuple,
+                 context: contextvars.Context | None) -> None:
         self._loop = loop
         self._callback = callback
         self._args = args
+        self._context = context
 
     def __repr__(self) -> str:
         return f'<I/O callback {self._callback!r}>'
 
     def _run(self) -> None:
         try:
-            self._callback(*self._args)
+            context = self._context
+            if context is None:
+                self._callback(*self._args)
+            else:
+                context.run(self._callback, *self._args)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -414,13 +426,22 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
                     handle._run()
         handle = None  # break the cycle through a traceback
 
-    def _defer_io(self, callback: Callable[..., object], *args: Any) -> None:
-        """Queue an I/O callback behind the callbacks that were ready before the poll."""
+    def _defer_io(self, context: contextvars.Context | None,
+                  callback: Callable[..., object], *args: Any) -> None:
+        """Queue an I/O callback behind the callbacks that were ready before the poll.
+
+        It will run in *context* (None: the loop's own, as a direct call would).
+        """
         if self._debug:
             # A full Handle: debug mode times it and shows where it was made.
-            self._ready.append(events.Handle(callback, args, self, None))
+            self._ready.append(events.Handle(callback, args, self, context))
         else:
-            self._ready.append(_DeferredIO(self, callback, args))
+            self._ready.append(_DeferredIO(self, callback, args, context))
+
+    # Both drop their reference to the handle before returning: an exception
+    # raised in the callback and kept (a task's) keeps this frame through its
+    # traceback, and through the handle the task itself, which would then
+    # wait for the garbage collector (asyncio's _run_once does the same).
 
     def _run_handle(self, handle: events.Handle) -> None:
         """Run one callback outside the ready queue (timers, fd watchers)."""
@@ -428,6 +449,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
             self._run_handle_debug(handle)
         else:
             handle._run()
+        handle = None
 
     def _run_handle_debug(self, handle: events.Handle) -> None:
         try:
@@ -440,6 +462,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
                                base_events._format_handle(handle), dt)
         finally:
             self._current_handle = None
+            handle = None
 
     def _drop_cancelled_timers(self) -> None:
         scheduled = self._scheduled
@@ -608,11 +631,15 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         self._ensure_fd_no_transport(fd)
         return self._remove_writer(fd)
 
-    def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> events.Handle:
-        return self._watch(fd, 'reader', callback, args)
+    # The private forms take the context the callback runs in (None: a copy of
+    # the current one), as asyncio's selector loop does from Python 3.15 on.
+    def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any,
+                    context: contextvars.Context | None = None) -> events.Handle:
+        return self._watch(fd, 'reader', callback, args, context)
 
-    def _add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> events.Handle:
-        return self._watch(fd, 'writer', callback, args)
+    def _add_writer(self, fd: Any, callback: Callable[..., object], *args: Any,
+                    context: contextvars.Context | None = None) -> events.Handle:
+        return self._watch(fd, 'writer', callback, args, context)
 
     def _remove_reader(self, fd: Any) -> bool:
         return self._unwatch(fd, 'reader')
@@ -620,11 +647,12 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
     def _remove_writer(self, fd: Any) -> bool:
         return self._unwatch(fd, 'writer')
 
-    def _watch(self, fd: Any, side: str, callback: Callable[..., object], args: tuple) -> events.Handle:
+    def _watch(self, fd: Any, side: str, callback: Callable[..., object], args: tuple,
+               context: contextvars.Context | None = None) -> events.Handle:
         """Register *callback* as *fd*'s reader or writer (*side*), replacing any."""
         self._check_closed()
         fd = _fileobj_to_fd(fd)
-        handle = events.Handle(callback, args, self, None)
+        handle = events.Handle(callback, args, self, context)
         watcher = self._fd_watchers.get(fd)
         if watcher is None:
             watcher = self._fd_watchers[fd] = _FdWatcher(self, fd)
@@ -747,7 +775,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         Raise ValueError if the signal number is invalid or uncatchable,
         RuntimeError if the handler cannot be set up (e.g. not the main thread).
         """
-        if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
+        if coroutines.iscoroutine(callback) or _iscoroutinefunction(callback):
             raise TypeError('coroutines cannot be used with add_signal_handler()')
         self._check_signal(sig)
         self._check_closed()

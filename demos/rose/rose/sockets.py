@@ -11,17 +11,33 @@ from __future__ import annotations
 
 import errno
 import functools
+import inspect
 import io
 import operator
 import os
 import socket
-from asyncio import base_events, exceptions
+from asyncio import base_events, exceptions, unix_events
 from typing import Any, Callable
 
 __all__ = ['SocketMethods']
 
 # Returned by an attempt that made progress but is not finished yet.
 _NOT_DONE = object()
+
+
+def _sendfile_always_sets_position() -> bool:
+    """Whether asyncio's native sendfile leaves the file at offset + sent even if nothing was sent.
+
+    From Python 3.14 on it does (its position helper lost its total_sent
+    argument then); before, a sendfile that sent nothing left the position alone.
+    """
+    update = getattr(unix_events._UnixSelectorEventLoop, '_sock_sendfile_update_filepos', None)
+    if update is None:
+        return True
+    return 'total_sent' not in inspect.signature(update).parameters
+
+
+_SENDFILE_ALWAYS_SETS_POSITION = _sendfile_always_sets_position()
 
 
 def _check_sock(loop, sock: socket.socket) -> None:
@@ -173,7 +189,8 @@ class SocketMethods:
 
         Raises SendfileNotAvailableError if nothing could be sent with
         os.sendfile(), so that callers fall back to reading and sending.
-        On return (and on cancellation) the file position follows what was sent.
+        On return (and on cancellation) the file position follows what was
+        sent, as this Python's asyncio leaves it (see _SENDFILE_ALWAYS_SETS_POSITION).
         """
         total = 0
         try:
@@ -200,7 +217,7 @@ class SocketMethods:
                     total += sent
                 await self._fd_writable(fd)
         finally:
-            if total > 0:
+            if total > 0 or _SENDFILE_ALWAYS_SETS_POSITION:
                 os.lseek(fileno, offset + total, os.SEEK_SET)
 
     def _fd_writable(self, fd: int):

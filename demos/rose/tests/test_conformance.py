@@ -4,10 +4,12 @@ Each suite runs through demos/rose/conformance/run.py in a child process,
 with a per-test timeout; white-box tests listed in whitebox.txt are left out.
 """
 
+import importlib
 import importlib.util
 import os
 import subprocess
 import sys
+import unittest
 
 import pytest
 
@@ -25,17 +27,58 @@ if importlib.util.find_spec('test.test_asyncio') is None:
 @pytest.mark.slow
 @pytest.mark.parametrize('suite', list(_runner.MIXINS) + _runner.MODULES)
 def test_cpython_asyncio_suite(suite):
+    if not _runner.suite_available(suite):
+        pytest.skip(f"this Python's test.test_asyncio has no {_runner.suite_module(suite)}")
     result = subprocess.run([sys.executable, RUNNER, '--suite', suite, '--timeout', '60'],
                             capture_output=True, text=True, timeout=280)
     print(result.stdout)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
+def _suite_has_test(suite: str, name: str) -> bool:
+    """Whether *suite* on this Python has a test method *name*."""
+    module = importlib.import_module(f'test.test_asyncio.{_runner.suite_module(suite)}')
+    if suite in _runner.MIXINS:
+        return callable(getattr(getattr(module, _runner.MIXINS[suite][1]), name, None))
+    return any(isinstance(cls, type) and issubclass(cls, unittest.TestCase)
+               and callable(getattr(cls, name, None)) for cls in vars(module).values())
+
+
 def test_whitebox_list_names_real_tests_with_reasons():
-    excluded = _runner.read_whitebox()
-    assert excluded, 'whitebox.txt is empty'
-    for test_id, reason in excluded.items():
-        suite, _, name = test_id.rpartition('.')
-        assert suite in _runner.MIXINS or suite in _runner.MODULES, test_id
-        assert name.startswith('test_'), test_id
-        assert len(reason) > 20, f'{test_id} needs its reason'
+    entries = _runner.read_whitebox_entries()
+    assert entries, 'whitebox.txt is empty'
+    version = sys.version_info[:2]
+    for entry in entries:
+        suite, _, name = entry.test_id.rpartition('.')
+        assert suite in _runner.MIXINS or suite in _runner.MODULES, entry.test_id
+        assert name.startswith('test_'), entry.test_id
+        assert len(entry.reason) > 20, f'{entry.test_id} needs its reason'
+        if entry.applies_to(version):
+            # The line is in force here: the test must exist here.
+            assert _runner.suite_available(suite), f'{entry.test_id}: no such suite on {version}'
+            assert _suite_has_test(suite, name), f'{entry.test_id}: no such test on {version}'
+    assert _runner.read_whitebox() == {e.test_id: e.reason for e in entries if e.applies_to(version)}
+
+
+@pytest.mark.parametrize('line, versions', [
+    ('s.test_a: why', ((3, 0), (3, 99))),
+    ('s.test_a [3.14]: why', ((3, 14), (3, 14))),
+    ('s.test_a [3.14-]: why', ((3, 14), (3, 99))),
+    ('s.test_a [-3.13]: why', ((3, 0), (3, 13))),
+    ('s.test_a [3.12-3.13]: why: with a colon', ((3, 12), (3, 13))),
+])
+def test_whitebox_version_ranges(line, versions):
+    entry = _runner.parse_whitebox_line(line)
+    assert entry.test_id == 's.test_a'
+    assert entry.versions == versions
+    assert entry.reason.startswith('why')
+    assert entry.applies_to(versions[0]) and entry.applies_to(versions[1])
+    assert not entry.applies_to((versions[0][0], versions[0][1] - 1))
+    assert not entry.applies_to((versions[1][0], versions[1][1] + 1))
+
+
+@pytest.mark.parametrize('line', ['s.test_a [3.14-3.12]: backwards', 's.test_a [-]: empty',
+                                  's.test_a [3.x]: not a version', 'no reason'])
+def test_whitebox_bad_lines_are_errors(line):
+    with pytest.raises(ValueError):
+        _runner.parse_whitebox_line(line)

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import warnings
+import weakref
 
 import pyuv
 
@@ -51,7 +52,65 @@ async def echo_connection(loop):
     return server, tr
 
 
+# asyncio's own transports break their reference cycles on closing from
+# Python 3.14 on (its test_sslproto's *_no_cycles tests); rose's always do.
+ASYNCIO_TRANSPORTS_FREE_THEMSELVES = sys.version_info >= (3, 14)
+
+
+class ForgetfulProtocol(asyncio.Protocol):
+    """Lets go of its transport when the connection is lost, as a tidy protocol does."""
+
+    def __init__(self, loop, made=None):
+        self.lost = loop.create_future()
+        self.made = made
+
+    def connection_made(self, transport):
+        self.transport = transport
+        if self.made is not None:
+            self.made.set_result(weakref.ref(transport))
+
+    def data_received(self, data):
+        self.transport.write(data)
+
+    def connection_lost(self, exc):
+        self.transport = None
+        self.lost.set_result(exc)
+
+
 class ResourceBehaviour:
+
+    def test_closed_transports_are_freed_without_the_gc(self):
+        if self.loop_name == 'asyncio' and not ASYNCIO_TRANSPORTS_FREE_THEMSELVES:
+            self.skipTest("asyncio's transports keep reference cycles before Python 3.14")
+
+        async def main():
+            accepted = self.loop.create_future()
+            server = await self.loop.create_server(
+                lambda: ForgetfulProtocol(self.loop, accepted), '127.0.0.1', 0)
+            tr, proto = await self.loop.create_connection(
+                lambda: ForgetfulProtocol(self.loop), *server.sockets[0].getsockname())
+            served = await accepted
+            served_proto = served().get_protocol()
+            tr.write(b'x' * 100_000)  # some of it queues in libuv
+            tr.write_eof()
+            client = weakref.ref(tr)
+            tr.close()
+            del tr
+            await proto.lost
+            await served_proto.lost
+            server.close()
+            await server.wait_closed()
+            await asyncio.sleep(0)  # the handles' close callbacks
+            return client, served
+
+        gc.collect()
+        gc.disable()
+        try:
+            client, served = self.run_loop(main())
+            self.assertIsNone(client(), 'the client transport is still referenced')
+            self.assertIsNone(served(), 'the accepted transport is still referenced')
+        finally:
+            gc.enable()
 
     def test_no_leaked_fds_after_1000_connections(self):
         async def main():

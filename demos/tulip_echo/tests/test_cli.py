@@ -188,15 +188,24 @@ def test_help_lists_the_commands():
         assert word in result.stdout
 
 
+def _current_policy():
+    """asyncio's policy; asking warns where asyncio deprecates policies (3.14+)."""
+    import asyncio
+    if hasattr(asyncio.events, "_get_event_loop_policy"):
+        with pytest.warns(DeprecationWarning):
+            return asyncio.get_event_loop_policy()
+    return asyncio.get_event_loop_policy()
+
+
 def test_loop_factory_installs_no_policy():
     import asyncio
-    policy = asyncio.get_event_loop_policy()
+    policy = _current_policy()
 
     async def running_loop_type():
         return type(asyncio.get_running_loop()).__module__
 
     assert loops.run(running_loop_type(), "uvloop").startswith("uvloop")
-    assert asyncio.get_event_loop_policy() is policy
+    assert _current_policy() is policy
     loop = asyncio.new_event_loop()
     try:
         assert isinstance(loop, asyncio.SelectorEventLoop)
