@@ -8,8 +8,8 @@
 # Needs root on a Debian or Ubuntu machine (it installs debootstrap when missing). The
 # chroot (about 1.5 GiB; 3-5 minutes to make) stays in $NEWER_PYTHON_ROOT (default
 # /var/tmp/asyncio-talks-sid) and is reused. Each call copies the checkout (the files
-# git tracks, plus untracked ones it does not ignore) to /src inside the chroot, keeping
-# that copy's .venv-3.X from the last call, runs `make setup` with python3.X there,
+# git tracks, plus untracked ones it does not ignore) to /src-3.X inside the chroot,
+# keeping that copy's .venv from the last call, runs `make setup` with python3.X there,
 # then the command. The chroot has gcc (for pyuv) but no C++ compiler: setup must
 # install every other package from wheels. It has no Chromium either: run the browser
 # checks on the machine's own Python.
@@ -97,13 +97,12 @@ if [ "$(cat "$root/.apt-packages" 2>/dev/null)" != "$apt_packages" ]; then
   echo "$apt_packages" >"$root/.apt-packages"
 fi
 
-# The copy of the checkout: what git would commit plus untracked files it does not ignore.
-src="$root/src"
+# The copy of the checkout, one per version (each keeps its .venv between calls): what
+# git would commit plus untracked files it does not ignore.
+src="$root/src-$version"
 mkdir -p "$src"
-find "$src" -mindepth 1 -maxdepth 1 ! -name '.venv-*' ! -name .cache -exec rm -rf {} +
+find "$src" -mindepth 1 -maxdepth 1 ! -name .venv -exec rm -rf {} +
 (cd "$checkout" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) \
   | tar -C "$src" -xf -
-say "Python $version (Debian unstable) in $root, checkout copied to /src"
-# Each version keeps its own venv in the copy; `make` is told where it is.
-in_chroot bash -c 'cd /src && ln -sfn ".venv-$0" .venv && make setup PYTHON="python$0" && exec "$@"' \
-  "$version" "$@"
+say "Python $version (Debian unstable) in $root, checkout copied to /src-$version"
+in_chroot bash -c 'cd "/src-$0" && make setup PYTHON="python$0" && exec "$@"' "$version" "$@"

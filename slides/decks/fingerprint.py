@@ -101,8 +101,11 @@ def _package_root(name: str, root: Path = ROOT) -> Path | None:
     else:
         return None
     location = location.resolve()
-    inside = location.is_relative_to(root) and not location.is_relative_to(root / ".venv")
-    return location if inside else None
+    # Installed packages count by version, wherever the environment lives (.venv
+    # inside the checkout, or a venv reached through a link).
+    installed = any(location.is_relative_to(Path(prefix).resolve())
+                    for prefix in {sys.prefix, sys.base_prefix})
+    return location if location.is_relative_to(root) and not installed else None
 
 
 def modules_fingerprint(names: set[str], root: Path = ROOT) -> str:
