@@ -31,6 +31,7 @@ import os
 import sys
 import types
 import unittest
+import warnings
 
 from evergreen import patcher
 
@@ -345,8 +346,15 @@ def main(argv: list[str]) -> int:
     loader = unittest.TestLoader()
     suite = unittest.TestSuite(loader.loadTestsFromTestCase(cls) for cls in classes)
     verbosity = 2 if '-v' in argv else 1
-    result = unittest.TextTestRunner(stream=sys.stderr, verbosity=verbosity,
-                                     resultclass=_BoundedResult).run(suite)
+    runner = unittest.TextTestRunner(stream=sys.stderr, verbosity=verbosity,
+                                     resultclass=_BoundedResult)
+    # As under pytest (pytest.ini): evergreen's and rose's own code uses no deprecated
+    # API, so a DeprecationWarning attributed to it fails the test that caused it. The
+    # runner would reset the filters to 'default' otherwise.
+    runner.warnings = None
+    warnings.simplefilter('default')
+    warnings.filterwarnings('error', category=DeprecationWarning, module=r'(evergreen|rose)(\.|$)')
+    result = runner.run(suite)
     summary = {
         'suite': argv[0],
         'python': sys.version.split()[0],

@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import unittest
+import warnings
 from typing import NamedTuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -283,6 +284,9 @@ def child_main(suite_name: str, skip: set[str]) -> None:
     # Report on a dup of stdout: the tests may write to stdout themselves.
     report = os.fdopen(os.dup(1), 'w', buffering=1)
     os.dup2(2, 1)
+    # As under pytest (pytest.ini): rose's own code uses no deprecated API, so a
+    # DeprecationWarning attributed to it fails the test that caused it.
+    warnings.filterwarnings('error', category=DeprecationWarning, module=r'rose(\.|$)')
     excluded = read_whitebox()
     if suite_name in MIXINS:
         tests = _mixin_suite(suite_name)
