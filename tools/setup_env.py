@@ -6,7 +6,7 @@ fingerprint still matches. The steps:
 
 1. the environment: ``.venv`` made with the chosen Python (``--python``), or, with
    ``--conda``, the active conda environment as it is;
-2. Python packages from the lock, ``requirements.txt``;
+2. Python packages from the lock, ``requirements.txt``, from wheels only;
 3. pyuv 1.4.0 rebuilt for modern Python (``tools/pyuv_build.py``, wheel cached);
 4. the three demo packages, editable;
 5. the npm packages of the slides toolchain, from ``slides/package-lock.json``.
