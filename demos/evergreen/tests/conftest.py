@@ -11,33 +11,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import pathlib
 
 import pytest
 
 import evergreen
 from evergreen.loop import _thread_state
-
-
-HERE = pathlib.Path(__file__).resolve().parent
-
-
-def pytest_collection_modifyitems(config, items):
-    """Bound evergreen's tests with pytest-timeout's thread method, keeping each one's limit.
-
-    The default method raises from a SIGALRM handler, and that exception never reaches a
-    test hung in a rose loop: it surfaces in rose's libuv callbacks, which hand it to the
-    loop's exception handler (asyncio's loop lets it out of run_forever()). The thread
-    method dumps every stack and ends the session instead: a hung test costs the rest of
-    the run, but the run ends, and says where.
-    """
-    for item in items:
-        if HERE not in item.path.resolve().parents:
-            continue     # this hook sees every test of the session
-        marker = item.get_closest_marker('timeout')
-        args, kwargs = (marker.args, dict(marker.kwargs)) if marker is not None else ((), {})
-        kwargs['method'] = 'thread'
-        item.add_marker(pytest.mark.timeout(*args, **kwargs), append=False)
 
 
 class SelectorHubLoop(evergreen.HubMixin, asyncio.SelectorEventLoop):
