@@ -224,6 +224,19 @@ def test_environment_yml_python_range_matches_setup():
     assert SUPPORTED_MINORS == list(range(low, high + 1))
 
 
+def test_setup_accepts_the_supported_range_and_warns_past_it(capsys):
+    setup_env = load_tool("setup_env")
+    (_, low), (_, high) = setup_env.SUPPORTED
+    for minor in (low, high):
+        setup_env.check_supported((3, minor, 0), "python3")
+    assert "warning" not in capsys.readouterr().out
+    setup_env.check_supported((3, high + 1, 0), "python3")
+    assert (f"Python 3.{high + 1} is newer than the tested range (3.{low}-3.{high})"
+            in capsys.readouterr().out)
+    with pytest.raises(setup_env.SetupError, match=f"need Python 3.{low} or newer"):
+        setup_env.check_supported((3, low - 1, 9), "python3")
+
+
 # -- setup is idempotent -----------------------------------------------------------
 
 def test_a_second_setup_installs_nothing():
