@@ -492,11 +492,14 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         # Whole milliseconds, rounded up; libuv's cached "now" may be stale
         # after a long step, so refresh it first. pyuv truncates seconds*1000,
         # hence the half millisecond.
-        ms = int(delay * 1000.0)
-        if ms < delay * 1000.0:
-            ms += 1
-        if ms > _MAX_TIMER_MS:
+        # Compared before int(): an infinite deadline (asyncio.sleep(math.inf))
+        # has no integer value; longer waits are re-armed when this one ends.
+        if delay * 1000.0 >= _MAX_TIMER_MS:
             ms = _MAX_TIMER_MS
+        else:
+            ms = int(delay * 1000.0)
+            if ms < delay * 1000.0:
+                ms += 1
         self._uv.update_time()
         timer.start(self._on_timer, (ms + 0.5) / 1000.0, 0.0)
         self._uv_timer_when = when
