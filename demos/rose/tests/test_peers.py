@@ -4,8 +4,10 @@ Each test states asyncio's behaviour; rose must show the same.
 """
 
 import asyncio
+import contextvars
 import gc
 import math
+import os
 import select
 import shutil
 import socket
@@ -45,7 +47,88 @@ class _ExitOrder(asyncio.SubprocessProtocol):
         self.calls.append(('connection_lost',))
 
 
+WHERE = contextvars.ContextVar('rose_test_peer_where', default='unset')
+
+
+class _SeesWhere(asyncio.Protocol, asyncio.SubprocessProtocol):
+    """Notes WHERE as each callback (and the factory) first sees it."""
+
+    def __init__(self, loop):
+        self.seen = {'factory': WHERE.get()}
+        self.lost = loop.create_future()
+
+    def _note(self, name):
+        self.seen.setdefault(name, WHERE.get())
+
+    def connection_made(self, transport):
+        self._note('connection_made')
+
+    def data_received(self, data):
+        self._note('data_received')
+
+    def eof_received(self):
+        self._note('eof_received')
+
+    def pipe_data_received(self, fd, data):
+        self._note('pipe_data_received')
+
+    def pipe_connection_lost(self, fd, exc):
+        self._note('pipe_connection_lost')
+
+    def connection_lost(self, exc):
+        self._note('connection_lost')
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+
 class PeerBehaviour:
+
+    # -- contexts (uvloop's context tests, for pipes and subprocesses) ---------
+
+    def test_pipe_protocols_live_in_the_creating_context(self):
+        async def main():
+            WHERE.set('creator')
+            r, w = os.pipe()
+            with open(w, 'wb', buffering=0) as writer:
+                _, reading = await self.loop.connect_read_pipe(
+                    lambda: _SeesWhere(self.loop), open(r, 'rb', buffering=0))
+                writer.write(b'x')
+            await reading.lost
+            r, w = os.pipe()
+            with open(r, 'rb', buffering=0) as reader:
+                transport, writing = await self.loop.connect_write_pipe(
+                    lambda: _SeesWhere(self.loop), open(w, 'wb', buffering=0))
+                transport.write(b'x')
+                self.assertEqual(reader.read(1), b'x')
+            transport.close()
+            await writing.lost
+            return reading.seen, writing.seen
+
+        reading, writing = self.run_loop(main())
+        self.assertEqual(reading, dict.fromkeys(
+            ['factory', 'connection_made', 'data_received', 'eof_received', 'connection_lost'],
+            'creator'))
+        self.assertEqual(writing, dict.fromkeys(['factory', 'connection_made', 'connection_lost'],
+                                                'creator'))
+        self.assertEqual(WHERE.get(), 'unset')
+
+    def test_subprocess_protocol_lives_in_the_creating_context(self):
+        # process_exited and connection_lost follow the child watcher's context
+        # in asyncio, which differs between versions: not compared here.
+        async def main():
+            WHERE.set('creator')
+            transport, protocol = await self.loop.subprocess_exec(
+                lambda: _SeesWhere(self.loop), sys.executable, '-c', 'print(1)',
+                stdin=None, stdout=asyncio.subprocess.PIPE, stderr=None)
+            try:
+                await protocol.lost
+            finally:
+                transport.close()
+            return protocol.seen
+
+        seen = self.run_loop(main())
+        for name in ('factory', 'connection_made', 'pipe_data_received', 'pipe_connection_lost'):
+            self.assertEqual(seen[name], 'creator', name)
 
     # -- timers -------------------------------------------------------------
 
