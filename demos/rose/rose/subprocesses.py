@@ -37,11 +37,11 @@ from . import errors
 
 __all__ = ['SubprocessMethods']
 
-# Popen keywords libuv can honour, and their values that need nothing from it.
 # How many loop iterations the report of an exit may wait for the pipes' EOF
 # (see ProcessTransport._report_exit); one or two are the rule.
 _EXIT_REPORT_DELAYS = 100
 
+# Popen keywords libuv can honour, and their values that need nothing from it.
 _LIBUV_KWARGS = {'cwd', 'env', 'executable', 'start_new_session', 'pass_fds',
                  'close_fds', 'user', 'group', 'restore_signals', 'startupinfo',
                  'creationflags', 'pipesize'}

@@ -187,11 +187,15 @@ class PeerBehaviour:
 
         self.assertEqual(self.run_loop(main()), (0, b''))
 
-    @unittest.skipIf(_WAIT_ENDS_AT_EXIT, "this Python's asyncio ends _wait() at the exit, "
-                     "before the pipes close (gh-88050), in no fixed order with them")
     def test_wait_returns_after_the_pipes_are_lost(self):
         # asyncio reads the pipes' EOF before it reports the exit, so when
         # _wait() returns every pipe_connection_lost and connection_lost ran.
+        # From 3.12 asyncio's own loop wakes _wait() at the exit (gh-88050),
+        # in no fixed order with the pipes; rose keeps the older, stronger
+        # order on every version, which code written for either relies on.
+        if _WAIT_ENDS_AT_EXIT and self.loop_name != 'rose':
+            self.skipTest("this Python's asyncio ends _wait() at the exit, before the "
+                          "pipes close (gh-88050), in no fixed order with them")
         code = 'import sys; sys.stdout.write("x" * 1000); sys.stderr.write("y")'
 
         async def once():
