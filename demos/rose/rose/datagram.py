@@ -78,6 +78,28 @@ class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransp
     def get_write_buffer_size(self) -> int:
         return self._buffer_size
 
+    # Reading pauses and resumes as on asyncio's selector transports: a
+    # resumed transport receives in a copy of the resumer's context.
+    _paused = False
+
+    def is_reading(self) -> bool:
+        """True unless the transport is closing or reading is paused."""
+        return not self._closing and not self._paused
+
+    def pause_reading(self) -> None:
+        """Stop calling datagram_received() until resume_reading(); no-op if not reading."""
+        if not self.is_reading():
+            return
+        self._paused = True
+        self._stop_receiving()
+
+    def resume_reading(self) -> None:
+        """Receive again after pause_reading(); no-op if not paused or closing."""
+        if self._closing or not self._paused:
+            return
+        self._paused = False
+        self._start_receiving()
+
     def sendto(self, data, addr=None) -> None:
         """Send *data* to *addr* (or to the connected peer when *addr* is None)."""
         if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -204,8 +226,8 @@ class UDPTransport(_DatagramTransport):
         self._queued_sizes: collections.deque = collections.deque()
 
     def _start_receiving(self) -> None:
-        # Called once, when the transport is made (datagram reading never pauses).
-        if self._closing or self._handle.closed:
+        # When the transport is made and on resume_reading().
+        if self._closing or self._paused or self._handle.closed:
             return
         run = contextvars.copy_context().run
         self._on_recv_cb = functools.partial(run, self._on_recv)
@@ -283,6 +305,12 @@ class UDPTransport(_DatagramTransport):
             # pyuv keeps the receive callback until stop_recv(): let it go.
             self._handle.stop_recv()
             self._handle.close()
+        # The handle closed the descriptor: the socket object must not close
+        # it again (when collected after the loop closed, by then perhaps
+        # someone else's descriptor of the same number).
+        sock = self._sock
+        if sock is not None and sock.fileno() != -1:
+            sock.detach()
 
     def _release_sock(self) -> None:
         sock = self._sock
@@ -300,7 +328,7 @@ class PollDatagramTransport(_DatagramTransport):
         self._waiting: collections.deque = collections.deque()
 
     def _start_receiving(self) -> None:
-        if not self._closing:
+        if not self._closing and not self._paused:
             self._loop._add_reader(self._sock_fd, self._read_ready)
 
     def _stop_receiving(self) -> None:

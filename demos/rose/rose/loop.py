@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextvars
 import errno
 import heapq
+import os
 import signal
 import socket
 import sys
@@ -91,6 +92,15 @@ def _fileobj_to_fd(fileobj: Any) -> int:
     return fd
 
 
+def _file_id(fd: int) -> tuple[int, int] | None:
+    """The (device, inode) *fd* names now, or None if it is not open."""
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def _sighandler_noop(signum, frame):
     """Python-level handler for signals the loop handles: the wake-up fd does the work."""
 
@@ -119,22 +129,29 @@ class _FdWatcher:
     share one ``pyuv.Poll`` whose event mask follows what is registered.
     """
 
-    __slots__ = ('loop', 'fd', 'poll', 'reader', 'writer', 'on_events', '__weakref__')
+    __slots__ = ('loop', 'fd', 'fileobj', 'file_id', 'poll', 'reader', 'writer', 'on_events',
+                 '__weakref__')
 
-    def __init__(self, loop: EventLoop, fd: int):
+    def __init__(self, loop: EventLoop, fd: int, fileobj: Any):
         self.loop = loop
         self.fd = fd
+        # What was registered, found again by identity once closed (its
+        # fileno() is then -1), as asyncio's selector finds its key.
+        self.fileobj = fileobj
         self.reader: events.Handle | None = None
         self.writer: events.Handle | None = None
         # pyuv calls the callback through a borrowed reference: keep it alive here.
         self.on_events = self._on_events
+        self.file_id: tuple[int, int] | None = None
         self.poll = self._new_poll()
 
     def _new_poll(self) -> pyuv.Poll:
         try:
-            return pyuv.Poll(self.loop._uv, self.fd)
+            poll = pyuv.Poll(self.loop._uv, self.fd)
         except pyuv.error.PollError as exc:
             raise errors.from_pyuv_error(exc) from None
+        self.file_id = _file_id(self.fd)
+        return poll
 
     def renew(self) -> None:
         """Start over with a new poll watcher.
@@ -158,12 +175,24 @@ class _FdWatcher:
                 self.poll.start(mask, self.on_events)
             except pyuv.error.PollError as exc:
                 raise errors.from_pyuv_error(exc) from None
+            # libuv tells the kernel at its next poll (see EventLoop._check_fds).
+            self.loop._fd_changed.add(self)
         else:
             self.close()
 
+    def still_same_file(self) -> bool:
+        """Whether the descriptor still names the file it named when watching started."""
+        file_id = _file_id(self.fd)
+        return file_id is not None and file_id == self.file_id
+
     def close(self) -> None:
-        self.loop._fd_watchers.pop(self.fd, None)
+        loop = self.loop
+        if loop._fd_watchers.get(self.fd) is self:
+            del loop._fd_watchers[self.fd]
+        loop._fd_changed.discard(self)
         if not self.poll.closed:
+            # libuv's close tells the kernel to forget the descriptor and
+            # ignores the error if it is already closed.
             self.poll.close()
 
     def _on_events(self, poll, events_mask, error):
@@ -263,6 +292,8 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         # KeyboardInterrupt/SystemExit raised in a pyuv callback, re-raised by _run_once.
         self._uv_pending_exc: BaseException | None = None
         self._fd_watchers: dict[int, _FdWatcher] = {}
+        # Watchers started or changed since libuv last polled (see _check_fds).
+        self._fd_changed: set[_FdWatcher] = set()
         # Transports by file descriptor, for the "fd is used by transport" check.
         self._transports: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
         # Every transport and server listener that owns a libuv handle, so
@@ -377,6 +408,8 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
                 self._uv_prepare.stop()
             self._uv_prepare_on = may_block
 
+        if self._fd_changed:
+            self._check_fds()
         self._io_direct = direct
         try:
             self._uv.run(mode)
@@ -492,11 +525,14 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         # Whole milliseconds, rounded up; libuv's cached "now" may be stale
         # after a long step, so refresh it first. pyuv truncates seconds*1000,
         # hence the half millisecond.
-        ms = int(delay * 1000.0)
-        if ms < delay * 1000.0:
-            ms += 1
-        if ms > _MAX_TIMER_MS:
+        # Compared before int(): an infinite deadline (asyncio.sleep(math.inf))
+        # has no integer value; longer waits are re-armed when this one ends.
+        if delay * 1000.0 >= _MAX_TIMER_MS:
             ms = _MAX_TIMER_MS
+        else:
+            ms = int(delay * 1000.0)
+            if ms < delay * 1000.0:
+                ms += 1
         self._uv.update_time()
         timer.start(self._on_timer, (ms + 0.5) / 1000.0, 0.0)
         self._uv_timer_when = when
@@ -508,8 +544,28 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         self._uv.stop()
 
     def _before_poll(self, prepare) -> None:
+        # Timers (other libraries' too) ran since _run_once checked.
+        if self._fd_changed:
+            self._check_fds()
         if self._ready:
             self._uv.stop()
+
+    def _check_fds(self) -> None:
+        """Put to sleep the poll watchers whose descriptor was closed since they changed.
+
+        libuv hands a started or changed watcher to epoll only at its next
+        poll, and aborts the process if epoll refuses it (the descriptor was
+        closed meanwhile: EBADF; or closed and its number reused: ENOENT).
+        asyncio's selector registers at once, and the kernel forgets a
+        closed descriptor, so its reader or writer simply never runs: such a
+        watcher is stopped here, keeping its callbacks registered (removing
+        them still returns True; adding again watches the new file).
+        """
+        changed = self._fd_changed
+        self._fd_changed = set()
+        for watcher in changed:
+            if not watcher.poll.closed and not watcher.still_same_file():
+                watcher.poll.stop()
 
     def _on_wakeup(self, async_handle) -> None:
         # Waking uv_run() is all this does; _run_once runs the ready queue.
@@ -651,12 +707,14 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
                context: contextvars.Context | None = None) -> events.Handle:
         """Register *callback* as *fd*'s reader or writer (*side*), replacing any."""
         self._check_closed()
-        fd = _fileobj_to_fd(fd)
+        fileobj = fd
+        fd = _fileobj_to_fd(fileobj)
         handle = events.Handle(callback, args, self, context)
         watcher = self._fd_watchers.get(fd)
         if watcher is None:
-            watcher = self._fd_watchers[fd] = _FdWatcher(self, fd)
+            watcher = self._fd_watchers[fd] = _FdWatcher(self, fd, fileobj)
         else:
+            watcher.fileobj = fileobj
             try:
                 watcher.renew()
             except BaseException:
@@ -679,16 +737,36 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         """Drop *fd*'s reader or writer (*side*); True if there was one."""
         if self.is_closed():
             return False
-        watcher = self._fd_watchers.get(_fileobj_to_fd(fd))
+        watcher = self._find_watcher(fd)
         if watcher is None:
             return False
         handle = getattr(watcher, side)
         if handle is None:
             return False
         setattr(watcher, side, None)
+        if watcher.reader is not None or watcher.writer is not None:
+            file_id = _file_id(watcher.fd)
+            if file_id != watcher.file_id:
+                # asyncio's selector fails to change the events of a
+                # descriptor closed since (EBADF; ENOENT if its number was
+                # reused) and forgets it, the other side included.
+                watcher.close()
+                code = errno.EBADF if file_id is None else errno.ENOENT
+                raise OSError(code, os.strerror(code))
         watcher.update()
         handle.cancel()
         return True
+
+    def _find_watcher(self, fileobj: Any) -> _FdWatcher | None:
+        """The watcher of *fileobj*: by its descriptor, or if it was closed since, by identity."""
+        try:
+            fd = _fileobj_to_fd(fileobj)
+        except ValueError:
+            for watcher in self._fd_watchers.values():
+                if watcher.fileobj is fileobj:
+                    return watcher
+            raise
+        return self._fd_watchers.get(fd)
 
     # ------------------------------------------------------------------
     # Signals

@@ -63,7 +63,11 @@ class SocketMethods:
         else:
             if result is not _NOT_DONE:
                 return result
-        return await self._sock_wait(sock, writing, attempt, sock)
+        fut = self._sock_wait(sock, writing, attempt, sock)
+        try:
+            return await fut
+        finally:
+            fut = None  # see _sock_retry
 
     def _sock_wait(self, sock: socket.socket, writing: bool,
                    attempt: Callable[..., Any], *args: Any):
@@ -95,6 +99,11 @@ class SocketMethods:
         else:
             if result is not _NOT_DONE:
                 fut.set_result(result)
+        finally:
+            # The exception's traceback holds this frame: without this, the
+            # future would hold the exception that holds the future (a cycle
+            # asyncio breaks the same way).
+            fut = None
 
     async def sock_recv(self, sock: socket.socket, n: int) -> bytes:
         """Receive up to *n* bytes from *sock*."""
@@ -160,7 +169,11 @@ class SocketMethods:
             if err != 0:
                 raise OSError(err, f'Connect call failed {address}')
 
-        await self._sock_wait(sock, True, connected)
+        fut = self._sock_wait(sock, True, connected)
+        try:
+            await fut
+        finally:
+            fut = None  # see _sock_retry
 
     async def sock_accept(self, sock: socket.socket) -> tuple[socket.socket, Any]:
         """Accept a connection on the listening *sock*; return (conn, address)."""

@@ -23,6 +23,7 @@ import functools
 import grp
 import os
 import pwd
+import select
 import signal
 import subprocess
 import time
@@ -36,6 +37,10 @@ from . import errors
 
 __all__ = ['SubprocessMethods']
 
+# How many loop iterations the report of an exit may wait for the pipes' EOF
+# (see ProcessTransport._report_exit); one or two are the rule.
+_EXIT_REPORT_DELAYS = 100
+
 # Popen keywords libuv can honour, and their values that need nothing from it.
 _LIBUV_KWARGS = {'cwd', 'env', 'executable', 'start_new_session', 'pass_fds',
                  'close_fds', 'user', 'group', 'restore_signals', 'startupinfo',
@@ -48,6 +53,10 @@ def _needs_popen(kwargs: dict[str, Any]) -> bool:
     for key, value in kwargs.items():
         if key in _NEUTRAL_VALUES and value == _NEUTRAL_VALUES[key]:
             continue
+        if key == 'env' and value is not None and not value:
+            # pyuv passes libuv an environment only when the mapping is not
+            # empty, so an empty one would give the child the parent's.
+            return True
         if key not in _LIBUV_KWARGS or key == 'restore_signals':
             return True
     return False
@@ -213,7 +222,44 @@ class ProcessTransport(base_subprocess.BaseSubprocessTransport):
             return
         if self._proc.returncode is None:
             self._proc.returncode = returncode
+        self._report_exit(returncode, _EXIT_REPORT_DELAYS)
+
+    def _report_exit(self, returncode: int, delays: int) -> None:
+        """Report the exit once the pipes have said what the child's exit tells them.
+
+        A dead child's pipes are at end of file, but libuv may report the
+        exit first. asyncio reads the pipes' EOF before it learns of the exit
+        (so when ``_wait()`` returns, ``pipe_connection_lost`` and
+        ``connection_lost`` have run): the report waits, an iteration at a
+        time and at most *delays* of them, while a pipe still has something
+        to read or is closing. Pipes that stay open (a grandchild holds
+        them) or are paused do not hold it back.
+        """
+        if self._loop is None or self._returncode is not None:
+            return
+        if delays and self._pipes_have_news():
+            self._loop.call_soon(self._report_exit, returncode, delays - 1)
+            return
         self._process_exited(returncode)
+
+    def _pipes_have_news(self) -> bool:
+        watched = select.poll()
+        for fd, proto in self._pipes.items():
+            if proto is None or proto.pipe is None:
+                return True  # not connected yet (base_subprocess connects them in a task)
+            if proto.disconnected:
+                continue
+            pipe = proto.pipe
+            if pipe.is_closing():
+                return True  # its connection_lost is on its way
+            if fd == 0 or not pipe.is_reading():
+                continue
+            try:
+                fileno = pipe.get_extra_info('pipe').fileno()
+            except (AttributeError, ValueError, OSError):
+                continue
+            watched.register(fileno, select.POLLIN)
+        return bool(watched.poll(0))
 
     def _loop_closed(self) -> None:
         """The loop closes while the child runs: stop watching it (asyncio warns likewise)."""
