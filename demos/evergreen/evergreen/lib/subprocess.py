@@ -6,8 +6,9 @@ waits park the task: ``wait()`` watches the child through a pidfd (Linux
 drains the pipes in helper tasks, and ``stdin``/``stdout``/``stderr`` are file
 objects of the same kind (binary or text, same encoding) whose reads and
 writes park instead of blocking. Their descriptors stay blocking, so an end
-passed on to another child (a pipeline) behaves as with the standard module. ``run``, ``call``, ``check_call``,
-``check_output``, ``getoutput`` and ``getstatusoutput`` are built on it.
+passed on to another child (a pipeline) behaves as with the standard module.
+``run``, ``call``, ``check_call``, ``check_output``, ``getoutput`` and
+``getstatusoutput`` are built on it.
 
 A ``communicate()`` that times out can be called again to go on (the output
 gathered so far is kept), as with the standard one: ``run(timeout=...)``
