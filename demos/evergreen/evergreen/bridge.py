@@ -23,7 +23,8 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from greenlet import getcurrent
 
-from .loop import TIMED_OUT, Waiter, _blocking_in_loop, get_loop
+from .futures import wait as wait_futures
+from .loop import TIMED_OUT, Waiter, _blocking_in_loop, _find_loop, get_loop
 from .tasks import Task
 
 __all__ = ['wait_for', 'to_thread']
@@ -36,15 +37,25 @@ def wait_for(aw: Awaitable[_T], timeout: float | None = None) -> _T:
 
     *aw* may be a coroutine (run as an asyncio task on this loop), an asyncio
     Task or Future of this loop, any awaitable, an evergreen Task, or a
-    ``concurrent.futures.Future``. After *timeout* seconds the awaitable is
+    ``concurrent.futures.Future`` (evergreen's or the standard library's, from
+    any executor or thread). For an awaitable, after *timeout* seconds it is
     cancelled and, once it has finished cancelling, TimeoutError is raised,
-    as with ``asyncio.wait_for``. If the waiting task is killed, the
-    awaitable is cancelled too.
+    as with ``asyncio.wait_for``; if the waiting task is killed, the
+    awaitable is cancelled too. A Task or a ``concurrent.futures.Future`` is
+    waited for as its ``result(timeout)`` would: TimeoutError, and it is left
+    to go on. Only the calling task waits; a NaN timeout raises ValueError.
     """
     if isinstance(aw, Task):
         return aw.result(timeout)
     if isinstance(aw, concurrent.futures.Future):
-        return aw.result(timeout)
+        if not aw.done():
+            if getcurrent() is getattr(_find_loop(), '_hub', None):
+                raise _blocking_in_loop('evergreen.wait_for()')
+            # A stdlib future's result() would block the thread, and the loop
+            # with it: evergreen's wait() parks only this task (outside a
+            # loop it is concurrent.futures.wait, which blocks the thread).
+            wait_futures((aw,), timeout)
+        return aw.result(timeout=0)
     loop = get_loop()
     if getcurrent() is loop._hub:
         if asyncio.iscoroutine(aw):

@@ -6,6 +6,12 @@ arrives second goes on running; the side that was waiting is resumed through
 the loop. ``balance`` tells who waits: positive, that many senders; negative,
 that many receivers.
 
+Both sides are served oldest first, and receivers take turns: a receiver that
+comes back for more while another has been handed a value and not yet run
+lines up behind it instead of taking a waiting sender's value at once, so
+several consumers share what several producers send evenly. (A lone receiver
+keeps taking from waiting senders without waiting.)
+
 ``send_exception(exc)`` makes the receiver raise *exc* instead of returning a
 value. ``close()`` refuses further sends; once the senders already waiting have
 been served, the channel is closed: ``receive()`` raises :class:`ChannelClosed`
@@ -51,6 +57,8 @@ class Channel:
         self._receivers: collections.deque[_Offer] = collections.deque()
         # Offers whose receiver was interrupted before it could take them.
         self._orphans: collections.deque[_Offer] = collections.deque()
+        # Receivers handed a value (woken) that have not run yet.
+        self._in_transit = 0
         self._closing = False
 
     @property
@@ -86,9 +94,7 @@ class Channel:
         if self._closing:
             raise ChannelClosed('send on a closed channel')
         if self._receivers:
-            slot = self._receivers.popleft()
-            slot.value, slot.exc, slot.filled = offer.value, offer.exc, True
-            slot.waiter.wake()
+            self._fill(self._receivers.popleft(), offer.value, offer.exc)
             return
         waiter = Waiter()
         offer.waiter = waiter
@@ -104,34 +110,51 @@ class Channel:
         """Take a value from a sender, waiting for one if none waits; ChannelClosed once closed."""
         if self._orphans:
             return self._orphans.popleft().deliver()
-        if self._senders:
+        if self._senders and not self._in_transit:
             offer = self._senders.popleft()
             offer.waiter.wake()
             self._maybe_closed()
             return offer.deliver()
-        if self._closing:
+        if self._closing and not self._senders:
             raise ChannelClosed('receive on a closed channel')
         slot = _Offer(Waiter())
         self._receivers.append(slot)
+        # Receivers handed a value have not run yet: this one lines up behind
+        # them, and takes the oldest waiting sender's value in its turn.
+        self._match()
         try:
             slot.waiter.wait()
         except BaseException:
             if slot.filled:
+                self._in_transit -= 1
                 # A sender already went on believing the value was received:
                 # keep it for the next receiver rather than lose it.
                 self._pass_on(slot)
             elif not slot.waiter.notified:
                 self._receivers.remove(slot)
             raise
+        if slot.filled:
+            self._in_transit -= 1
         if slot.exc is _CLOSED_ERROR:
             raise ChannelClosed('receive on a closed channel')
         return slot.deliver()
 
+    def _match(self) -> None:
+        """Hand the oldest waiting senders' values to the oldest waiting receivers."""
+        while self._senders and self._receivers:
+            offer = self._senders.popleft()
+            self._fill(self._receivers.popleft(), offer.value, offer.exc)
+            offer.waiter.wake()
+        self._maybe_closed()
+
+    def _fill(self, slot: _Offer, value: Any, exc: BaseException | None) -> None:
+        slot.value, slot.exc, slot.filled = value, exc, True
+        self._in_transit += 1
+        slot.waiter.wake()
+
     def _pass_on(self, slot: _Offer) -> None:
         if self._receivers:
-            other = self._receivers.popleft()
-            other.value, other.exc, other.filled = slot.value, slot.exc, True
-            other.waiter.wake()
+            self._fill(self._receivers.popleft(), slot.value, slot.exc)
         else:
             self._orphans.append(_Offer(None, slot.value, slot.exc, True))
 

@@ -8,10 +8,12 @@ they block the thread, as usual. A Future may be completed from any thread and
 awaited by a coroutine.
 
 :class:`TaskPoolExecutor` runs calls in tasks (cooperatively, for I/O-bound
-work); :class:`ThreadPoolExecutor` in real threads (for blocking or CPU-bound
-calls that must not hold the loop); both return evergreen Futures, and both
-inherit ``concurrent.futures.Executor.map``, so ``map`` is the running Python's
-(``buffersize=`` from 3.14). ``wait`` and ``as_completed`` wait cooperatively too.
+work); :class:`ThreadPoolExecutor` in real threads (for blocking calls that
+must not hold the loop); :class:`ProcessPoolExecutor` in worker processes (for
+CPU-bound calls; it is the standard executor). All three return evergreen
+Futures, and their ``map`` is the running Python's (``buffersize=`` from
+3.14). ``wait`` and ``as_completed`` wait cooperatively too, for any
+``concurrent.futures.Future``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import time
 from concurrent.futures import (ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION,
                                 BrokenExecutor, CancelledError, Executor, InvalidStateError,
                                 TimeoutError)
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator
 
 from greenlet import GreenletExit
@@ -32,9 +35,11 @@ from greenlet import GreenletExit
 from .loop import HubMixin, Waiter, _find_loop, get_loop
 from .tasks import Task, TaskExit, current_task, joinall
 
-__all__ = ['Future', 'Executor', 'TaskPoolExecutor', 'ThreadPoolExecutor', 'wait', 'as_completed',
+__all__ = ['Future', 'Executor', 'TaskPoolExecutor', 'ThreadPoolExecutor', 'ProcessPoolExecutor',
+           'wait', 'as_completed',
            'ALL_COMPLETED', 'FIRST_COMPLETED', 'FIRST_EXCEPTION', 'CancelledError',
-           'TimeoutError', 'InvalidStateError', 'BrokenExecutor', 'DoneAndNotDoneFutures']
+           'TimeoutError', 'InvalidStateError', 'BrokenExecutor', 'BrokenProcessPool',
+           'DoneAndNotDoneFutures']
 
 DoneAndNotDoneFutures = _cf._base.DoneAndNotDoneFutures
 
@@ -247,6 +252,59 @@ class ThreadPoolExecutor(Executor):
     def __repr__(self) -> str:
         return (f'<evergreen.futures.ThreadPoolExecutor max_workers={self._max_workers} '
                 f'pending={len(self._pending)}>')
+
+
+class ProcessPoolExecutor(_cf.ProcessPoolExecutor):
+    """``concurrent.futures.ProcessPoolExecutor``, whose futures a task waits on cooperatively.
+
+    The standard executor itself (same arguments, start methods, ``map`` with
+    ``chunksize``, ``BrokenProcessPool``, worker management), for CPU-bound
+    calls that must not hold the loop. ``submit`` returns an evergreen
+    :class:`Future`: ``result()``/``exception()`` in a task park it while the
+    call runs in another process, and ``map`` (which waits through them) does
+    too. ``shutdown(wait=True)`` (and leaving a ``with`` block) waits for the
+    pending calls blocking only the calling task.
+
+    Starting a worker process happens in the task that submits, as in the
+    standard executor, and holds the loop as long as that takes (a fork, or a
+    message to the forkserver).
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        """Schedule ``fn(*args, **kwargs)`` in a worker process; return a Future for its outcome."""
+        future = super().submit(fn, *args, **kwargs)
+        # The pool's manager thread completes the very object the standard
+        # executor made, so its states (cancel, running, broken pool) stay the
+        # standard ones. evergreen's Future adds no state, only cooperative
+        # waiting methods: changing the object's class is all it takes.
+        future.__class__ = Future
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Accept no more calls; cancel queued ones if asked; wait for the rest if *wait*.
+
+        In a task, the wait parks only the task; elsewhere it is the standard one.
+        """
+        if not wait or _find_loop() is None:
+            super().shutdown(wait, cancel_futures=cancel_futures)
+            return
+        # The standard shutdown joins the pool's manager thread, which ends
+        # only once every pending call has: a thread does that join, and the
+        # task waits on a Future the thread completes.
+        done = Future()
+        standard_shutdown = super().shutdown
+
+        def shut_down() -> None:
+            try:
+                standard_shutdown(True, cancel_futures=cancel_futures)
+            except BaseException as exc:
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+        threading.Thread(target=shut_down, name=f'{type(self).__name__}.shutdown',
+                         daemon=True).start()
+        done.result()
 
 
 def _relay_pool_failure(future: Future) -> Callable[[_cf.Future], None]:

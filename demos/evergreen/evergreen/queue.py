@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import heapq
+import itertools
 import queue as _stdlib_queue
 import time
 from queue import Empty, Full
@@ -35,25 +36,39 @@ ShutDown.__doc__ = ShutDown.__doc__ or _ShutDown.__doc__
 class _WaitLine:
     """Tasks waiting for a condition to change, woken one at a time, oldest first.
 
-    A task that was woken but finds the condition false again (another task
-    got there first) goes back to the *front* of the line. A wake-up given to
-    a task that is interrupted before it runs is passed on.
+    A waiter's place is its ticket, taken when it first waits. A task that was
+    woken but finds the condition false again (another task got there first)
+    waits again with the same ticket, so it goes back ahead of everyone who
+    came after it, and several such tasks keep their order among themselves.
+    A wake-up given to a task that is interrupted before it runs is passed on.
     """
 
-    __slots__ = ('_waiters',)
+    __slots__ = ('_waiters', '_tickets')
 
     def __init__(self) -> None:
-        self._waiters: collections.deque[Waiter] = collections.deque()
+        # (ticket, waiter), in ticket order.
+        self._waiters: collections.deque[tuple[int, Waiter]] = collections.deque()
+        self._tickets = itertools.count()
 
     def __len__(self) -> int:
         return len(self._waiters)
 
-    def wait(self, timeout: float | None, front: bool = False) -> None:
-        waiter = Waiter()
-        if front:
-            self._waiters.appendleft(waiter)
+    def wait(self, timeout: float | None, ticket: int | None = None) -> int:
+        """Wait for a wake-up (at most *timeout* s) in *ticket*'s place; return the ticket.
+
+        Without a ticket, take a new one: the back of the line.
+        """
+        if ticket is None:
+            ticket = next(self._tickets)
+        entry = (ticket, Waiter())
+        waiters = self._waiters
+        if not waiters or waiters[-1][0] < ticket:
+            waiters.append(entry)
         else:
-            self._waiters.append(waiter)
+            # Waiting again: ahead of the first who came later (near the front).
+            index = next(i for i, (other, _) in enumerate(waiters) if other > ticket)
+            waiters.insert(index, entry)
+        waiter = entry[1]
         try:
             waiter.wait(timeout)
         except BaseException:
@@ -62,15 +77,16 @@ class _WaitLine:
             raise
         finally:
             if not waiter.notified:
-                self._waiters.remove(waiter)
+                waiters.remove(entry)
+        return ticket
 
     def wake_one(self) -> None:
         if self._waiters:
-            self._waiters.popleft().wake()
+            self._waiters.popleft()[1].wake()
 
     def wake_all(self) -> None:
         waiters, self._waiters = self._waiters, collections.deque()
-        for waiter in waiters:
+        for _, waiter in waiters:
             waiter.wake()
 
 
@@ -125,17 +141,16 @@ class Queue:
         if 0 < self.maxsize <= self._qsize():
             if not block:
                 raise Full
-            front = False
+            ticket = None
             while 0 < self.maxsize <= self._qsize():
                 remaining = None
                 if deadline is not None:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise Full
-                self._putters.wait(remaining, front)
+                ticket = self._putters.wait(remaining, ticket)
                 if self.is_shutdown:
                     raise ShutDown
-                front = True
         self._put(item)
         self.unfinished_tasks += 1
         self._getters.wake_one()
@@ -148,17 +163,16 @@ class Queue:
                 raise ShutDown
             if not block:
                 raise Empty
-            front = False
+            ticket = None
             while not self._qsize():
                 remaining = None
                 if deadline is not None:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise Empty
-                self._getters.wait(remaining, front)
+                ticket = self._getters.wait(remaining, ticket)
                 if self.is_shutdown and not self._qsize():
                     raise ShutDown
-                front = True
         item = self._get()
         self._putters.wake_one()
         if self._qsize():
@@ -261,15 +275,14 @@ class SimpleQueue:
         if not self._queue:
             if not block:
                 raise Empty
-            front = False
+            ticket = None
             while not self._queue:
                 remaining = None
                 if deadline is not None:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise Empty
-                self._getters.wait(remaining, front)
-                front = True
+                ticket = self._getters.wait(remaining, ticket)
         item = self._queue.popleft()
         if self._queue:
             self._getters.wake_one()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import threading
 import time
@@ -95,6 +96,70 @@ def test_wait_for_accepts_futures_tasks_and_awaitables(run):
         assert evergreen.wait_for(f) == 'future'
         atask = loop.create_task(asyncio.sleep(0.01, 'asyncio task'))
         assert evergreen.wait_for(atask) == 'asyncio task'
+
+    run(main)
+
+
+def test_wait_for_a_stdlib_future_lets_other_tasks_run(run):
+    # concurrent.futures.Future's own result() blocks the thread, and so the
+    # loop. The future here is completed by a task that ticks first: if the
+    # wait held the loop, it could never be, and the wait would time out.
+    def main():
+        future = concurrent.futures.Future()
+        ticks = []
+
+        def tick():
+            for _ in range(5):
+                evergreen.sleep(0.001)
+                ticks.append(1)
+            future.set_result('stdlib')
+
+        evergreen.spawn(tick)
+        assert evergreen.wait_for(future, timeout=10) == 'stdlib'
+        assert len(ticks) == 5
+
+        # Completed from another thread, with an exception.
+        failing = concurrent.futures.Future()
+        ticker = evergreen.spawn(lambda: [ticks.append(evergreen.sleep(0.001)) for _ in range(5)])
+        evergreen.spawn(lambda: (ticker.join(10), threading.Thread(
+            target=failing.set_exception, args=(KeyError('from a thread'),)).start()))
+        with pytest.raises(KeyError, match='from a thread'):
+            evergreen.wait_for(failing, timeout=10)
+        assert len(ticks) == 10
+
+    run(main)
+
+
+def test_wait_for_a_stdlib_future_times_out_and_refuses_misuse(run):
+    def main():
+        future = concurrent.futures.Future()
+        ticks = []
+        ticker = evergreen.spawn(lambda: [ticks.append(evergreen.sleep(0)) for _ in range(3)])
+        with pytest.raises(TimeoutError):
+            evergreen.wait_for(future, timeout=0.05)
+        ticker.join(10)
+        assert len(ticks) == 3
+        # Like a Future's result(timeout): the future itself is left alone.
+        assert not future.done()
+        with pytest.raises(ValueError):
+            evergreen.wait_for(future, timeout=float('nan'))
+        cancelled = concurrent.futures.Future()
+        cancelled.cancel()
+        with pytest.raises(concurrent.futures.CancelledError):
+            evergreen.wait_for(cancelled, timeout=10)
+
+        async def in_a_coroutine():
+            evergreen.wait_for(future)
+
+        with pytest.raises(evergreen.BlockingInLoopError, match='wait_for'):
+            evergreen.wait_for(in_a_coroutine())
+        # A waiting task that is killed leaves nothing behind on the future.
+        waiting = evergreen.spawn(evergreen.wait_for, future)
+        evergreen.sleep(0.001)
+        waiting.kill()
+        future.set_result('late')
+        evergreen.sleep(0.001)
+        assert evergreen.wait_for(future) == 'late'
 
     run(main)
 

@@ -18,6 +18,61 @@ from evergreen.timeout import Expired
 # Channel
 
 
+@pytest.mark.parametrize('producers, consumers', [(3, 2), (2, 3), (4, 4)])
+def test_channel_consumers_share_the_values_evenly(run, producers, consumers):
+    # Senders outpace the receivers, so senders are always waiting: a receiver
+    # that took every waiting sender's value in its turn would starve the
+    # others (one of two used to get three quarters). Receivers take turns.
+    def main():
+        ch = Channel()
+        counts = [0] * consumers
+        per_producer = 600
+
+        def produce():
+            for i in range(per_producer):
+                ch.send(i)
+
+        def consume(index):
+            for _ in ch:
+                counts[index] += 1
+
+        senders = [evergreen.spawn(produce) for _ in range(producers)]
+        receivers = [evergreen.spawn(consume, i) for i in range(consumers)]
+        assert len(evergreen.joinall(senders, timeout=30)) == producers
+        ch.close()
+        assert len(evergreen.joinall(receivers, timeout=30)) == consumers
+        return counts
+
+    counts = run(main)
+    share = producers * 600 // consumers
+    assert sum(counts) == producers * 600
+    # Even up to the start and the end (a few values), where turns begin and stop.
+    assert all(abs(count - share) <= share // 100 + consumers for count in counts), counts
+
+
+def test_channel_value_of_a_receiver_killed_before_it_ran_goes_to_the_next(run):
+    # The kill is scheduled first, then a send fills the victim's slot: the
+    # victim raises before it runs, and passes the value on. Its turn ends
+    # with it, so a lone receiver takes from waiting senders at once again.
+    def main():
+        ch = Channel()
+        victim = evergreen.spawn(ch.receive)
+        other = evergreen.spawn(ch.receive)
+        evergreen.sleep(0)                  # both wait
+        victim.kill(block=False)
+        ch.send('a')                        # fills the victim's slot
+        assert other.result(timeout=10) == 'a'
+        assert victim.cancelled()
+        assert ch._in_transit == 0
+        sender = evergreen.spawn(lambda: [ch.send(i) for i in range(3)])
+        evergreen.sleep(0)                  # the sender waits with 0
+        assert [ch.receive() for _ in range(3)] == [0, 1, 2]
+        sender.join(timeout=10)
+        assert ch.balance == 0
+
+    run(main)
+
+
 def test_channel_is_a_rendezvous(run):
     def main():
         ch = Channel()

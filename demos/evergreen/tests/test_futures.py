@@ -1,9 +1,11 @@
-"""evergreen.futures: Future, TaskPoolExecutor, ThreadPoolExecutor, wait, as_completed."""
+"""evergreen.futures: Future, the task, thread and process pools, wait, as_completed."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import inspect
+import os
+import subprocess
 import threading
 import time
 
@@ -12,7 +14,8 @@ import pytest
 import evergreen
 from evergreen import futures
 from evergreen.futures import (ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, CancelledError, Future,
-                               TaskPoolExecutor, ThreadPoolExecutor, as_completed, wait)
+                               ProcessPoolExecutor, TaskPoolExecutor, ThreadPoolExecutor,
+                               as_completed, wait)
 
 
 def test_future_is_a_stdlib_future_with_cooperative_waits(run):
@@ -248,7 +251,89 @@ def test_as_completed(run):
     run(main)
 
 
-@pytest.mark.parametrize('executor', [TaskPoolExecutor, ThreadPoolExecutor])
+def _wait_for_file(path):
+    """A command that exits 0 once *path* exists, 1 if it does not within 10 s."""
+    return ['sh', '-c', f'for _ in $(seq 1000); do [ -e {path} ] && exit 0; sleep 0.01; done; exit 1']
+
+
+def _ticker_then_touch(path, ticks=5):
+    """A task that ticks *ticks* times, then creates *path*: proof the loop ran meanwhile."""
+    seen = []
+
+    def tick():
+        for _ in range(ticks):
+            evergreen.sleep(0.001)
+            seen.append(1)
+        path.touch()
+
+    return evergreen.spawn(tick), seen
+
+
+def test_process_pool_submit_map_and_exceptions(tmp_path, run):
+    # The calls are the standard library's own functions, so any start method
+    # (fork before 3.14, forkserver from then on) finds them in the workers.
+    def main():
+        with ProcessPoolExecutor(max_workers=2) as pool:
+            pid = pool.submit(os.getpid)
+            assert isinstance(pid, Future)
+            assert pid.result(timeout=60) != os.getpid()
+            # The worker's call ends only once the ticker has ticked: if
+            # result() held the loop, the ticker could not, and it would fail.
+            ticker, ticks = _ticker_then_touch(tmp_path / 'ticked')
+            waiting = pool.submit(subprocess.run, _wait_for_file(tmp_path / 'ticked'))
+            assert waiting.result(timeout=60).returncode == 0
+            assert len(ticks) == 5
+            ticker.join(10)
+            assert list(pool.map(pow, [2, 3, 4], [5, 5, 5], timeout=60)) == [32, 243, 1024]
+            assert list(pool.map(abs, range(-5, 5), chunksize=3)) == [abs(n) for n in range(-5, 5)]
+            bad = pool.submit(int, 'not a number')
+            with pytest.raises(ValueError, match='not a number'):
+                bad.result(timeout=60)
+            assert isinstance(bad.exception(), ValueError)
+            with pytest.raises(ValueError):
+                list(pool.map(int, ['1', 'x'], timeout=60))
+            done, not_done = wait([pool.submit(abs, -1), pool.submit(abs, -2)], timeout=60)
+            assert {f.result() for f in done} == {1, 2} and not not_done
+            assert sorted(f.result() for f in as_completed(
+                [pool.submit(abs, n) for n in (-3, -4)], timeout=60)) == [3, 4]
+
+    run(main)
+
+
+def test_process_pool_shutdown_waits_cooperatively_and_cleans_up(tmp_path, run):
+    def open_fds():
+        return set(os.listdir('/proc/self/fd'))
+
+    def main():
+        # The first pool starts what lives as long as the interpreter (the
+        # forkserver, multiprocessing's resource tracker): count after it.
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            pool.submit(abs, -1).result(timeout=60)
+        before = open_fds()
+        pool = ProcessPoolExecutor(max_workers=1)
+        first = pool.submit(subprocess.run, _wait_for_file(tmp_path / 'ticked'))
+        rest = [pool.submit(abs, -n) for n in range(5)]
+        # shutdown() waits for `first`, which ends only once the ticker has
+        # ticked: a shutdown that held the loop would see it fail after 10 s.
+        ticker, ticks = _ticker_then_touch(tmp_path / 'ticked')
+        pool.shutdown(wait=True, cancel_futures=True)
+        assert first.done() and first.result(timeout=0).returncode == 0
+        assert len(ticks) == 5
+        ticker.join(10)
+        # Calls already handed to the workers' queue run; the rest are cancelled.
+        assert all(f.done() for f in rest)
+        assert any(f.cancelled() for f in rest)
+        with pytest.raises(RuntimeError, match='after shutdown'):
+            pool.submit(abs, -1)
+        pool.shutdown()      # again: nothing to do
+        assert open_fds() == before
+        with pytest.raises(ValueError):
+            ProcessPoolExecutor(max_workers=0)
+
+    run(main)
+
+
+@pytest.mark.parametrize('executor', [TaskPoolExecutor, ThreadPoolExecutor, ProcessPoolExecutor])
 def test_map_takes_buffersize_where_the_stdlib_does(run, executor):
     # map() is concurrent.futures.Executor's: buffersize= from 3.14, TypeError before.
     has_buffersize = 'buffersize' in inspect.signature(concurrent.futures.Executor.map).parameters

@@ -436,3 +436,109 @@ def test_popen_pipes_are_cooperative(uv_run):
             assert cat.stdout.read() == b'through cat'
 
     uv_run(main)
+
+
+def _close_process(proc):
+    """Kill *proc* if it still runs, reap it and close its pipes (a test's cleanup)."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def test_pipeline_hands_the_next_child_a_blocking_read_end(uv_run):
+    # The standard library's pipeline recipe: the second child reads the pipe
+    # the first writes, through the parent's end. That end's open file
+    # description is shared with the child, so it must stay blocking: wc would
+    # otherwise read EAGAIN and give up, and seq would die of SIGPIPE.
+    def main():
+        seq = subprocess.Popen(['seq', '100000'], stdout=subprocess.PIPE)
+        try:
+            wc = subprocess.Popen(['wc', '-l'], stdin=seq.stdout, stdout=subprocess.PIPE)
+            try:
+                seq.stdout.close()       # so that seq gets SIGPIPE if wc exits early
+                out, _ = wc.communicate(timeout=30)
+                return out, wc.returncode, seq.wait(timeout=30)
+            finally:
+                _close_process(wc)
+        finally:
+            _close_process(seq)
+
+    out, wc_code, seq_code = uv_run(main)
+    assert (out.strip(), wc_code, seq_code) == (b'100000', 0, 0)
+
+
+def test_pipeline_hands_the_next_child_a_blocking_write_end(uv_run):
+    # The other direction: a child writes into the pipe that feeds another
+    # child, through the parent's write end. seq fills the pipe faster than
+    # cat empties it, so a non-blocking description would fail its write.
+    def main():
+        cat = subprocess.Popen(['cat'], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            seq = subprocess.Popen(['seq', '100000'], stdout=cat.stdin)
+            try:
+                cat.stdin.close()
+                out, _ = cat.communicate(timeout=30)
+                return out, cat.returncode, seq.wait(timeout=30)
+            finally:
+                _close_process(seq)
+        finally:
+            _close_process(cat)
+
+    out, cat_code, seq_code = uv_run(main)
+    assert (cat_code, seq_code) == (0, 0)
+    assert out.split() == [str(n).encode() for n in range(1, 100001)]
+
+
+def test_popen_pipes_stay_blocking_for_other_processes(uv_run):
+    def main():
+        proc = subprocess.Popen(['cat'], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        try:
+            # Park on the pipe first: libuv's poll handle for it, made then,
+            # must not leave the descriptor non-blocking either.
+            # The reader runs first, while cat has nothing to say.
+            reader = evergreen.spawn(proc.stdout.read, 1)
+            evergreen.sleep(0)
+            proc.stdin.write(b'x')
+            proc.stdin.flush()
+            assert reader.result(timeout=10) == b'x'
+            return [os.get_blocking(pipe.fileno())
+                    for pipe in (proc.stdin, proc.stdout, proc.stderr)]
+        finally:
+            _close_process(proc)
+
+    assert uv_run(main) == [True, True, True]
+
+
+def test_writing_to_a_full_pipe_parks_the_task(tmp_path, uv_run):
+    # The child reads nothing until the ticker has ticked (it waits 10 s at
+    # most for the flag file); meanwhile the parent writes far more than a pipe
+    # holds. If that write blocked the loop, the ticker could never set the
+    # flag, and the child would give up and close the pipe (BrokenPipeError).
+    flag = tmp_path / 'ticked'
+    reader = (f'for _ in $(seq 1000); do [ -e {flag} ] && exec cat >/dev/null; sleep 0.01; done; '
+              'exit 1')
+
+    def main():
+        proc = subprocess.Popen(['sh', '-c', reader], stdin=subprocess.PIPE)
+        try:
+            ticks = []
+
+            def tick():
+                for _ in range(5):
+                    evergreen.sleep(0.001)
+                    ticks.append(1)
+                flag.touch()
+
+            ticker = evergreen.spawn(tick)
+            proc.stdin.write(b'x' * 1_000_000)
+            proc.stdin.close()
+            ticker.join(timeout=10)
+            return len(ticks), proc.wait(timeout=30)
+        finally:
+            _close_process(proc)
+
+    assert uv_run(main) == (5, 0)

@@ -36,6 +36,49 @@ def test_lock_basics_and_errors(run):
     run(main)
 
 
+@pytest.mark.parametrize('primitive', [Lock, RLock, lambda: Semaphore(2)])
+def test_contended_lock_is_shared_evenly(run, primitive):
+    # Every worker wants the lock again as soon as it lets go: hand-over to the
+    # oldest waiter gives each the same number of turns.
+    def main():
+        lock = primitive()
+        counts = [0] * 3
+        turns = 3 * 300
+
+        def worker(index):
+            while sum(counts) < turns:
+                with lock:
+                    if sum(counts) < turns:
+                        counts[index] += 1
+                    evergreen.sleep(0)
+
+        workers = [evergreen.spawn(worker, i) for i in range(3)]
+        assert len(evergreen.joinall(workers, timeout=30)) == 3
+        return counts
+
+    counts = run(main)
+    assert sum(counts) == 900
+    assert all(abs(count - 300) <= 3 for count in counts), counts
+
+
+def test_event_wakes_its_waiters_in_the_order_they_waited(run):
+    def main():
+        event = Event()
+        order = []
+
+        def waiter(name):
+            assert event.wait(10)
+            order.append(name)
+
+        tasks = [evergreen.spawn(waiter, i) for i in range(5)]
+        evergreen.sleep(0)
+        event.set()
+        assert len(evergreen.joinall(tasks, timeout=10)) == 5
+        return order
+
+    assert run(main) == list(range(5))
+
+
 def test_lock_wakes_waiters_in_fifo_order_and_hands_over(run):
     order = []
 

@@ -91,6 +91,61 @@ def test_getters_are_served_in_fifo_order(run):
     run(main)
 
 
+@pytest.mark.parametrize('producers, consumers, maxsize', [(2, 3, 5), (3, 2, 1), (3, 3, 10)])
+def test_consumers_share_a_bounded_queue_evenly(run, producers, consumers, maxsize):
+    # A put wakes getters oldest first; one woken too late (another took the
+    # item) waits again in its old place. With several such getters coming
+    # back in one turn, each used to go to the very front, reversing their
+    # order: with 2 producers, 3 consumers and maxsize 5 one consumer got nothing.
+    def main():
+        q = Queue(maxsize)
+        counts = [0] * consumers
+
+        def produce():
+            for i in range(600):
+                q.put(i, timeout=10)
+
+        def consume(index):
+            while q.get(timeout=10) is not None:
+                counts[index] += 1
+
+        receivers = [evergreen.spawn(consume, i) for i in range(consumers)]
+        senders = [evergreen.spawn(produce) for _ in range(producers)]
+        assert len(evergreen.joinall(senders, timeout=30)) == producers
+        for _ in receivers:
+            q.put(None, timeout=10)
+        assert len(evergreen.joinall(receivers, timeout=30)) == consumers
+        return counts
+
+    counts = run(main)
+    share = producers * 600 // consumers
+    assert sum(counts) == producers * 600
+    assert all(abs(count - share) <= share // 100 + consumers for count in counts), counts
+
+
+def test_getters_woken_too_late_keep_their_order(run):
+    def main():
+        q = Queue()
+        got = []
+
+        def getter(name):
+            got.append((name, q.get(timeout=10)))
+
+        tasks = [evergreen.spawn(getter, i) for i in range(3)]
+        evergreen.sleep(0)
+        for item in 'ab':
+            q.put(item)          # wakes getters 0 and 1
+        q.get()                  # ...and takes an item before they run
+        q.get()
+        evergreen.sleep(0)       # 0 and 1 wait again, ahead of 2, in their order
+        for item in 'xyz':
+            q.put(item)
+        assert len(evergreen.joinall(tasks, timeout=10)) == 3
+        assert got == [(0, 'x'), (1, 'y'), (2, 'z')]
+
+    run(main)
+
+
 def test_killed_getter_does_not_lose_an_item(run):
     def main():
         q = Queue()

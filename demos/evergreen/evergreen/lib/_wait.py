@@ -1,8 +1,10 @@
 """Waiting for a file descriptor to become readable or writable, cooperatively.
 
 The cooperative stdlib modules (socket, select, ssl, subprocess) all come here:
-they try the system call first (descriptors are non-blocking) and, when it
-would block, park the task until libuv says the descriptor is ready.
+they try the system call first (sockets are non-blocking; subprocess pipes stay
+blocking and are asked with ``poll()`` first) and, when it would block, park
+the task until libuv says the descriptor is ready. Waiting never changes a
+descriptor's blocking mode.
 
 libuv allows one poll watcher per descriptor and loop, so watchers live in a
 registry per loop and are shared by every task waiting on that descriptor. A
@@ -17,6 +19,7 @@ wait simply blocks that thread in ``poll()``, as the standard library would.
 from __future__ import annotations
 
 import errno
+import os
 import select as _select
 import time
 from typing import Any, Callable
@@ -48,10 +51,20 @@ class _Watcher:
         self.writers: list[Callable[[Any], None]] = []
         self.mask = 0
         self.on_events = self._on_events
+        # libuv's uv_poll_init() makes the descriptor non-blocking, but the
+        # mode belongs to the open file description, which other processes
+        # may share (a pipe end handed to a child, an inherited stdin): put a
+        # blocking one back as it was. Readiness does not depend on the mode.
+        try:
+            was_blocking = os.get_blocking(fd)
+        except OSError as exc:
+            raise OSError(exc.errno, f'cannot watch fd {fd}: {exc.strerror}') from None
         try:
             self.poll = pyuv.Poll(loop.uv_loop, fd)
         except pyuv.error.PollError as exc:
             raise OSError(-exc.args[0], f'cannot watch fd {fd}: {exc.args[1]}') from None
+        if was_blocking:
+            os.set_blocking(fd, True)
 
     def _arm(self, mask: int) -> None:
         if mask == self.mask:

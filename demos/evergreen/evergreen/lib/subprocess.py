@@ -5,8 +5,10 @@ waits park the task: ``wait()`` watches the child through a pidfd (Linux
 5.3+; otherwise it polls with a short back-off), ``communicate()`` feeds and
 drains the pipes in helper tasks, and ``stdin``/``stdout``/``stderr`` are file
 objects of the same kind (binary or text, same encoding) whose reads and
-writes park instead of blocking. ``run``, ``call``, ``check_call``,
-``check_output``, ``getoutput`` and ``getstatusoutput`` are built on it.
+writes park instead of blocking. Their descriptors stay blocking, so an end
+passed on to another child (a pipeline) behaves as with the standard module.
+``run``, ``call``, ``check_call``, ``check_output``, ``getoutput`` and
+``getstatusoutput`` are built on it.
 
 A ``communicate()`` that times out can be called again to go on (the output
 gathered so far is kept), as with the standard one: ``run(timeout=...)``
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import io
 import os
+import select as _select
 import subprocess as _std
 import time
 from subprocess import *  # noqa: F401,F403 -- PIPE, STDOUT, DEVNULL, exceptions, CompletedProcess...
@@ -24,22 +27,41 @@ from typing import Any
 
 from . import adopt
 from ..loop import _find_loop
-from ._wait import READ, WRITE, forget_fd, wait_fd
+from ._wait import READ, WRITE, forget_fd, original_poll, wait_fd
 
 __all__ = list(_std.__all__)
 
 
 adopt(_std, globals())
 
+# The most a write to a pipe with room in it takes without blocking (POSIX's
+# atomic write size; 4096 on Linux, never more than a page).
+_PIPE_BUF = getattr(_select, 'PIPE_BUF', 512)
+
 
 class _PipeIO(io.RawIOBase):
-    """One end of a pipe to a child: non-blocking underneath, parking reads and writes."""
+    """One end of a pipe to a child: a blocking descriptor whose reads and writes park.
+
+    The descriptor is never made non-blocking: O_NONBLOCK belongs to the open
+    file description, which the child -- or a later child given this end, as
+    in ``Popen(..., stdin=first.stdout)`` -- shares, and a child that finds its
+    stdin or stdout non-blocking fails with EAGAIN. Instead each read or write
+    first asks ``poll()`` (without waiting) whether the pipe is ready, parks
+    the task until it is if not, and then asks only what cannot block: a read
+    of a ready pipe returns what is there; a write of at most PIPE_BUF bytes
+    fits once the pipe has room (Linux wakes POLLOUT when a page is free).
+    Check and call run in one step of one task, so no other task of this
+    loop can empty or fill the pipe in between.
+    """
 
     def __init__(self, fd: int, writing: bool) -> None:
         super().__init__()
         self._fd = fd
         self._writing = writing
-        os.set_blocking(fd, False)
+        self._ready = original_poll()
+        # POLLERR/POLLHUP (always reported) also count as ready: the call then
+        # returns EOF or raises the error, as it would on a blocking pipe.
+        self._ready.register(fd, _select.POLLOUT if writing else _select.POLLIN)
 
     def fileno(self) -> int:
         if self.closed:
@@ -52,23 +74,31 @@ class _PipeIO(io.RawIOBase):
     def writable(self) -> bool:
         return self._writing
 
+    def _park_until_ready(self, event: int) -> None:
+        """Return once the pipe is ready for *event*, parking the task while it is not."""
+        while not self._ready.poll(0):
+            wait_fd(self._fd, event)
+
     def readinto(self, buffer: Any) -> int:
         if self._writing:
             raise io.UnsupportedOperation('read')
         while True:
+            self._park_until_ready(READ)
             try:
                 return os.readv(self._fd, [buffer])
             except BlockingIOError:
-                wait_fd(self._fd, READ)
+                pass  # someone made the description non-blocking and another reader won
 
     def write(self, data: Any) -> int:
         if not self._writing:
             raise io.UnsupportedOperation('write')
+        chunk = memoryview(data).cast('B')[:_PIPE_BUF]
         while True:
+            self._park_until_ready(WRITE)
             try:
-                return os.write(self._fd, data)
+                return os.write(self._fd, chunk)
             except BlockingIOError:
-                wait_fd(self._fd, WRITE)
+                pass
 
     def close(self) -> None:
         if not self.closed:
