@@ -25,8 +25,15 @@ from pathlib import Path
 from decks import LANGUAGES, ROOT
 from decks.execute import execute, jupyter_sandbox, sandbox_environment
 from decks.lab import LabError, jupyter_lab
-from decks.source import (DeckSourceError, check_language, find_talks, input_hidden, split,
-                          talk_named, write_notebook)
+from decks.source import (
+    DeckSourceError,
+    check_language,
+    find_talks,
+    input_hidden,
+    split,
+    talk_named,
+    write_notebook,
+)
 
 STATE = ROOT / "build" / "present"
 USAGE = "make present TALK=<talk> LANG=<language>"

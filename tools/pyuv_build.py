@@ -33,8 +33,8 @@ import os
 import pty
 import re
 import shutil
-import subprocess
 import stat
+import subprocess
 import sys
 import sysconfig
 import tarfile

@@ -49,7 +49,7 @@ def find_chromium() -> str | None:
 
 @contextlib.contextmanager
 def chromium(executable: str | None = None
-             ) -> Iterator["playwright.sync_api.Browser"]:  # noqa: F821
+             ) -> Iterator[playwright.sync_api.Browser]:  # noqa: F821
     """A headless Chromium for the duration of the block."""
     from playwright.sync_api import sync_playwright
 
@@ -72,12 +72,12 @@ def chromium(executable: str | None = None
                 browser.close()
 
 
-def wait_for_reveal(page: "playwright.sync_api.Page") -> None:  # noqa: F821
+def wait_for_reveal(page: playwright.sync_api.Page) -> None:  # noqa: F821
     """Wait until reveal.js says it is ready."""
     page.wait_for_function("() => window.Reveal && Reveal.isReady()", timeout=READY_TIMEOUT_MS)
 
 
-def print_pdf(browser: "playwright.sync_api.Browser", html: Path, pdf: Path) -> int:  # noqa: F821
+def print_pdf(browser: playwright.sync_api.Browser, html: Path, pdf: Path) -> int:  # noqa: F821
     """Print a deck to a PDF handout, one page per slide; return the number of slides.
 
     reveal.js lays the deck out for print when the URL asks for ``?print-pdf``, and

@@ -39,7 +39,7 @@ def _files(directory: Path) -> list[Path]:
                   and not any(part in SKIPPED_DIRS for part in p.relative_to(directory).parts))
 
 
-def _hash_files(h: "hashlib._Hash", files: Iterable[Path], base: Path) -> None:
+def _hash_files(h: hashlib._Hash, files: Iterable[Path], base: Path) -> None:
     for path in files:
         h.update(str(path.relative_to(base)).encode() + b"\0")
         h.update(path.read_bytes() + b"\0")

@@ -18,8 +18,8 @@ import os
 import sys
 import textwrap
 from dataclasses import dataclass
-from types import SimpleNamespace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml

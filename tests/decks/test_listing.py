@@ -15,8 +15,19 @@ import pytest
 
 from decks import CODE_FONT_PX, SLIDE_SIZE, SLIDES_DIR, fingerprint
 from decks.execute import execute, jupyter_sandbox
-from decks.listing import (CHAR_WIDTH, LINE_HEIGHT, MAX_HEIGHT, MAX_WIDTH, Listing, font_size,
-                           listing, script_source, show, show_script, source_of)
+from decks.listing import (
+    CHAR_WIDTH,
+    LINE_HEIGHT,
+    MAX_HEIGHT,
+    MAX_WIDTH,
+    Listing,
+    font_size,
+    listing,
+    script_source,
+    show,
+    show_script,
+    source_of,
+)
 
 
 def _fits(shown: Listing, max_width: float = MAX_WIDTH, max_height: float = MAX_HEIGHT) -> bool:

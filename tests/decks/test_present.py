@@ -124,9 +124,9 @@ def _run(page, cell, tmp_path) -> None:
             continue
     try:
         page.wait_for_function(PROMPT_MATCHES, arg=r"\[\d+\]", timeout=90_000)
-    except PlaywrightTimeout:
+    except PlaywrightTimeout as exc:
         page.screenshot(path=str(tmp_path / "rise.png"))
-        raise AssertionError(f"the demo did not run; the page is in {tmp_path / 'rise.png'}")
+        raise AssertionError(f"the demo did not run; the page is in {tmp_path / 'rise.png'}") from exc
 
 
 def _run_in_a_kernel_for(path: str, base_url: str, token: str, runtime: Path, code: str) -> str:

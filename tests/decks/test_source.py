@@ -18,9 +18,15 @@ import pytest
 from decks import LANGUAGES, SLIDES_DIR
 from decks.fingerprint import deck_fingerprint, imported_modules, modules_fingerprint, toolchain
 from decks.lint import MAX_COLUMNS, guess_language, lint
-from decks.source import (HIDE_INPUT_TAG, LANG_TAG_PREFIX, DeckSourceError, read_source,
-                          slide_type, slides_of, split)
-
+from decks.source import (
+    HIDE_INPUT_TAG,
+    LANG_TAG_PREFIX,
+    DeckSourceError,
+    read_source,
+    slide_type,
+    slides_of,
+    split,
+)
 
 # -- the real decks -------------------------------------------------------------------
 
@@ -291,6 +297,7 @@ def test_image_outputs_keep_the_alt_text_the_cell_gave_them(make_talk, cells):
     """IPython's Image(alt=...) puts the alt text in the output's metadata; nbconvert's
     own template drops it (and writes "No description has been provided")."""
     from nbformat.v4 import new_output
+
     from decks.render import render_deck
 
     body = cells.slide(body=cells.code("display(chart)") + cells.code("display(diagram)"))
@@ -310,6 +317,7 @@ def test_image_outputs_keep_the_alt_text_the_cell_gave_them(make_talk, cells):
 
 def test_an_image_output_without_alt_text_gets_nbconverts_placeholder(make_talk, cells):
     from nbformat.v4 import new_output
+
     from decks.render import render_deck
 
     nb = split(make_talk(cells.slide(body=cells.code("display(chart)"))))["en"]

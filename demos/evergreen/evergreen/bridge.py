@@ -19,7 +19,8 @@ import asyncio
 import concurrent.futures
 import contextvars
 import functools
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from greenlet import getcurrent
 

@@ -21,7 +21,8 @@ been served, the channel is closed: ``receive()`` raises :class:`ChannelClosed`
 from __future__ import annotations
 
 import collections
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .loop import Waiter
 

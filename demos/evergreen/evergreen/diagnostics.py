@@ -27,8 +27,9 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from types import FrameType
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from .loop import HubMixin, get_loop
 from .tasks import _stack_from

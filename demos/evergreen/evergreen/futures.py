@@ -24,11 +24,19 @@ import concurrent.futures as _cf
 import itertools
 import threading
 import time
-from concurrent.futures import (ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION,
-                                BrokenExecutor, CancelledError, Executor, InvalidStateError,
-                                TimeoutError)
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import (
+    ALL_COMPLETED,
+    FIRST_COMPLETED,
+    FIRST_EXCEPTION,
+    BrokenExecutor,
+    CancelledError,
+    Executor,
+    InvalidStateError,
+    TimeoutError,
+)
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from greenlet import GreenletExit
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 import collections
 import threading
 import time
+from collections.abc import Callable
 from threading import BrokenBarrierError
 from types import TracebackType
-from typing import Any, Callable
+from typing import Any
 
 from greenlet import getcurrent
 

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import threading
 from asyncio import events
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from greenlet import getcurrent, greenlet
 

@@ -25,12 +25,13 @@ import os
 import signal
 import threading
 import weakref
+from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from .loop import TIMED_OUT, HubMixin, Waiter, _thread_state, get_loop
+from .loop import HubMixin, Waiter, _thread_state, get_loop
 
 __all__ = ['Task', 'TaskExit', 'spawn', 'spawn_later', 'sleep', 'current_task', 'joinall', 'run']
 

@@ -82,6 +82,7 @@ THREADING = _make_threading_shim()
 def _import_with_shim(name: str) -> types.ModuleType:
     """Import test module *name* with ``import threading`` giving THREADING (classes too)."""
     import importlib
+
     from test import support  # noqa: F401 -- with the real threading, first
     from test.support import threading_helper  # noqa: F401
     real = sys.modules['threading']
@@ -212,8 +213,13 @@ def futures_suites() -> list[type]:
         setattr(util, name, util.create_future(state=state, **kwargs))
     # executor.py waits on a threading.Event while the calls run: in tasks, that wait must park.
     executor = _import_with_shim('test.test_concurrent_futures.executor')
-    from test.test_concurrent_futures import (test_as_completed, test_future, test_init,
-                                              test_shutdown, test_wait)
+    from test.test_concurrent_futures import (
+        test_as_completed,
+        test_future,
+        test_init,
+        test_shutdown,
+        test_wait,
+    )
 
     namespace = types.ModuleType('evergreen_futures_for_tests')
     import concurrent.futures

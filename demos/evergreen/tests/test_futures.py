@@ -13,9 +13,18 @@ import pytest
 
 import evergreen
 from evergreen import futures
-from evergreen.futures import (ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, CancelledError, Future,
-                               ProcessPoolExecutor, TaskPoolExecutor, ThreadPoolExecutor,
-                               as_completed, wait)
+from evergreen.futures import (
+    ALL_COMPLETED,
+    FIRST_COMPLETED,
+    FIRST_EXCEPTION,
+    CancelledError,
+    Future,
+    ProcessPoolExecutor,
+    TaskPoolExecutor,
+    ThreadPoolExecutor,
+    as_completed,
+    wait,
+)
 
 
 def test_future_is_a_stdlib_future_with_cooperative_waits(run):
@@ -356,8 +365,6 @@ def test_map_takes_buffersize_where_the_stdlib_does(run, executor):
 
 
 def test_futures_are_awaitable(run):
-    import asyncio
-
     def main():
         f = Future()
 

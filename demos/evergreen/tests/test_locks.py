@@ -8,8 +8,16 @@ import pytest
 
 import evergreen
 from evergreen import locks
-from evergreen.locks import (Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock,
-                             RLock, Semaphore)
+from evergreen.locks import (
+    Barrier,
+    BoundedSemaphore,
+    BrokenBarrierError,
+    Condition,
+    Event,
+    Lock,
+    RLock,
+    Semaphore,
+)
 
 
 def test_lock_basics_and_errors(run):

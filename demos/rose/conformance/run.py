@@ -85,7 +85,8 @@ class WhiteboxEntry(NamedTuple):
 
 
 _ANY_VERSION = ((3, 0), (3, 99))
-_VERSIONS = re.compile(r'^(?P<id>[^\s\[:]+)\s*(?:\[(?P<low>3\.\d+)?(?P<dash>-)?(?P<high>3\.\d+)?\])?\s*:(?P<reason>.*)$')
+_VERSIONS = re.compile(r'^(?P<id>[^\s\[:]+)\s*'
+                       r'(?:\[(?P<low>3\.\d+)?(?P<dash>-)?(?P<high>3\.\d+)?\])?\s*:(?P<reason>.*)$')
 
 
 def _minor(text: str) -> tuple[int, int]:
@@ -151,10 +152,11 @@ def _flatten(suite) -> list:
 
 
 def _mixin_suite(suite_name: str):
-    import asyncio
     import importlib
-    import rose
+
     from test.test_asyncio import utils as test_utils
+
+    import rose
 
     module_name, mixin_name, hook = MIXINS[suite_name]
     module = importlib.import_module(f'test.test_asyncio.{module_name}')
@@ -208,6 +210,7 @@ def _reset_policy() -> None:
 def _make_rose_the_default_loop() -> None:
     """Make the default policy's loops rose loops, whatever policy instance a test makes."""
     from asyncio import unix_events
+
     import rose
     # The default policy class: public up to 3.13, private (the public name
     # warns) from 3.14. The modules reset the policy at will, so the factory

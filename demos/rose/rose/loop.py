@@ -49,7 +49,8 @@ import warnings
 import weakref
 from asyncio import base_events, coroutines, events
 from asyncio.log import logger
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pyuv
 
@@ -618,7 +619,8 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
                 self.remove_signal_handler(sig)
         elif self._signal_handlers:
             warnings.warn(f'Closing the loop {self!r} on interpreter shutdown stage, '
-                          'skipping signal handlers removal', ResourceWarning, source=self)
+                          'skipping signal handlers removal', ResourceWarning, source=self,
+                          stacklevel=2)
             self._signal_handlers.clear()
         self._release_wakeup_fd()
         self._close_uv_handles()

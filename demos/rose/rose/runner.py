@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import warnings
 from asyncio import events
-from typing import Any, Awaitable, TypeVar
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from .loop import EventLoop
 

@@ -17,7 +17,8 @@ import operator
 import os
 import socket
 from asyncio import base_events, exceptions, unix_events
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ['SocketMethods']
 

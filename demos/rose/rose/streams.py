@@ -27,7 +27,8 @@ import socket
 import warnings
 from asyncio import base_events, constants, futures, protocols, selector_events, transports, trsock
 from asyncio.log import logger
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pyuv
 

@@ -16,7 +16,8 @@ import contextlib
 import os
 import socket
 import unittest
-from typing import Any, Awaitable, Callable, Iterator, TypeVar
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 from .runner import new_event_loop
 

@@ -175,7 +175,8 @@ def main():
         loop = LOOP_FACTORIES[loop_name]()
         loop.set_debug(debug)
         errors = []
-        loop.set_exception_handler(lambda loop, context: errors.append(context.get('message')))
+        loop.set_exception_handler(lambda loop, context, errors=errors:
+                                   errors.append(context.get('message')))
         scenario = Scenario(loop, operation, point)
         try:
             outcome = loop.run_until_complete(asyncio.wait_for(scenario.run(), 10))

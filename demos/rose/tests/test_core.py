@@ -13,8 +13,8 @@ import threading
 import time
 
 import greenlet
-import pyuv
 import pytest
+import pyuv
 
 import rose
 from rose.testing import loop_test_cases
@@ -466,7 +466,6 @@ class FdWatchBehaviour:
         r, w = self.socketpair()
         calls = []
         self.loop.add_reader(r, calls.append, 'x')
-        self.loop._fd_watchers if self.loop_name == 'rose' else None
         # Cancelling the handle that add_reader registered: the loop drops it.
         if self.loop_name == 'rose':
             self.loop._fd_watchers[r.fileno()].reader.cancel()

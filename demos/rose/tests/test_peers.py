@@ -13,7 +13,6 @@ import select
 import shutil
 import socket
 import sys
-import unittest
 from asyncio import base_subprocess
 
 from rose.testing import loop_test_cases

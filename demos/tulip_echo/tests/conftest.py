@@ -131,7 +131,6 @@ class ThreadedServer:
     def _run_evergreen(self) -> None:
         import evergreen
         from evergreen.locks import Event
-
         from tulip_echo.green import GreenEchoServer
 
         def main() -> None:

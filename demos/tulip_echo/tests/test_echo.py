@@ -61,7 +61,6 @@ def many_clients(combo, server, count: int) -> None:
 
 def green_many_clients(server, count: int) -> None:
     import evergreen
-
     from tulip_echo.green import GreenClient
 
     def main() -> None:

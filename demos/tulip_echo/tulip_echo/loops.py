@@ -12,9 +12,10 @@ deprecated in Python 3.14). The names are those of the command line:
     uvloop's loop on libuv (``uvloop.new_event_loop``), a benchmark peer.
 
 A loop whose package is missing, does not offer its entry point yet, or (for
-rose, written beside this package) cannot serve TCP yet is *unavailable*: :func:`loop_factory` raises :class:`LoopUnavailable` with the
-reason, and :func:`unavailable_reason` returns it so that tests can skip and
-benchmarks can say why a row is empty instead of inventing one.
+rose, written beside this package) cannot serve TCP yet is *unavailable*:
+:func:`loop_factory` raises :class:`LoopUnavailable` with the reason, and
+:func:`unavailable_reason` returns it so that tests can skip and benchmarks can
+say why a row is empty instead of inventing one.
 """
 
 from __future__ import annotations

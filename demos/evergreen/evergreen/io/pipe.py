@@ -9,7 +9,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pyuv
 

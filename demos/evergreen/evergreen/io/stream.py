@@ -12,7 +12,8 @@ from __future__ import annotations
 import errno
 import os
 from asyncio import IncompleteReadError, LimitOverrunError
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pyuv
 from greenlet import getcurrent

@@ -17,7 +17,8 @@ from __future__ import annotations
 import errno
 import ipaddress
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pyuv
 

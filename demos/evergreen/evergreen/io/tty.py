@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+
 import pyuv
 
 from ..loop import HubMixin, get_loop

@@ -22,7 +22,8 @@ import errno
 import os
 import select as _select
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pyuv
 from greenlet import getcurrent

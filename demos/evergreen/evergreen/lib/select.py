@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import select as _std
 import time
+from collections.abc import Iterable
 from select import *  # noqa: F401,F403 -- constants and error
-from typing import Any, Iterable
+from typing import Any
 
 from greenlet import getcurrent
 
-from . import adopt
 from ..loop import TIMED_OUT, Waiter, _blocking_in_loop, _find_loop
+from . import adopt
 from ._wait import READ, WRITE, _registry, _Watcher, original_poll, original_select
 
 _BLOCKING = ('epoll', 'devpoll', 'kqueue', 'kevent')

@@ -24,8 +24,8 @@ import time
 from socket import *  # noqa: F401,F403 -- the module's constants, exceptions and functions
 from typing import Any
 
-from . import adopt
 from ..loop import _find_loop
+from . import adopt
 from ._wait import READ, WRITE, forget_fd, wait_fd
 
 __all__ = list(_std.__all__)

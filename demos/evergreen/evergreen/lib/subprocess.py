@@ -25,8 +25,8 @@ import time
 from subprocess import *  # noqa: F401,F403 -- PIPE, STDOUT, DEVNULL, exceptions, CompletedProcess...
 from typing import Any
 
-from . import adopt
 from ..loop import _find_loop
+from . import adopt
 from ._wait import READ, WRITE, forget_fd, original_poll, wait_fd
 
 __all__ = list(_std.__all__)

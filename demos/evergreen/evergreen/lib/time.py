@@ -13,8 +13,8 @@ from time import *  # noqa: F401,F403 -- the rest of the module, unchanged
 
 from greenlet import getcurrent
 
-from . import adopt
 from ..loop import _find_loop
+from . import adopt
 
 __all__ = [name for name in dir(_std) if not name.startswith('_')]
 

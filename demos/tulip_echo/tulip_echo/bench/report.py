@@ -98,7 +98,7 @@ def _version(package: str) -> str | None:
 def machine_metadata(settings: Any, server_cpu: int | None, client_cpu: int | None) -> dict:
     """Where and how the benchmark ran: enough to judge and reproduce a result."""
     return {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
