@@ -293,3 +293,11 @@ def test_every_stated_version_range_ends_at_the_newest_supported_python():
     assert len(ranges) >= 8, ranges  # the talks' titles and notes, the READMEs, the diagram
     wrong = [(where, line) for where, high, line in ranges if high != SUPPORTED_MINORS[-1]]
     assert wrong == []
+
+
+@pytest.mark.parametrize("package", ["rose", "evergreen", "tulip_echo"])
+def test_each_package_declares_the_supported_pythons(package):
+    text = (ROOT / "demos" / package / "pyproject.toml").read_text()
+    assert f'requires-python = ">=3.{SUPPORTED_MINORS[0]}"' in text
+    declared = [int(m) for m in re.findall(r'"Programming Language :: Python :: 3\.(\d+)"', text)]
+    assert declared == SUPPORTED_MINORS
