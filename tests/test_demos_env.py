@@ -7,7 +7,8 @@ environments cannot drift apart. The environment itself: a demos-only venv, made
 README example, evergreen's examples, the echo demo on every loop (a real round trip
 on 127.0.0.1) and the benchmark's gevent peer, and has no Jupyter, nbconvert or
 playwright. That venv is kept in build/ (one per Python) and brought up to date by
-the same idempotent setup on every run, so only the first run pays for it.
+the same idempotent setup on every run, so only the first run pays for it (the
+``demos_python`` fixture, in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -30,8 +31,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DEMOS_IN = ROOT / "requirements-demos.in"
 MINOR = sys.version_info[1]
-# One per Python, so that a run on another interpreter does not recreate the other's.
-VENV = ROOT / "build" / f"demos-venv-3.{MINOR}"
 EXAMPLES = ROOT / "demos" / "evergreen" / "examples"
 # What the slide toolchain brings and the demos must do without (import names).
 TOOLCHAIN = ("jupyter_core", "jupyterlab", "notebook", "nbconvert", "nbclient", "nbformat",
@@ -91,24 +90,6 @@ def test_every_demo_pin_is_the_lock_pin(minor):
 
 # -- the environment --------------------------------------------------------------
 
-def setup_demos(venv: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``make demos``'s command for *venv* with the Python running these tests."""
-    # The base interpreter, not this venv's python: the demos venv must not inherit
-    # anything from the full environment.
-    base = getattr(sys, "_base_executable", sys.executable)
-    return subprocess.run([sys.executable, str(ROOT / "tools" / "setup_env.py"), "--demos",
-                           "--venv", str(venv), "--python", base],
-                          capture_output=True, text=True, timeout=900)
-
-
-@pytest.fixture(scope="module")
-def demos_python() -> Path:
-    """The demos-only venv's interpreter, the venv made or brought up to date first."""
-    out = setup_demos(VENV)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return VENV / "bin" / "python"
-
-
 def clean_env() -> dict[str, str]:
     """This process's environment without what would leak the full venv into the demos'."""
     env = {k: v for k, v in os.environ.items()
@@ -125,9 +106,9 @@ def run_python(python: Path, *args: str, timeout: float = 120, cwd: Path | None 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_a_second_demos_setup_installs_nothing(demos_python):
+def test_a_second_demos_setup_installs_nothing(demos_python, demos_setup):
     started = time.monotonic()
-    out = setup_demos(VENV)
+    out = demos_setup()
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("setup: ready:"), out.stdout
