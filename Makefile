@@ -29,7 +29,7 @@ SETUP_PY ?= python3
 # uv resolves the lock for each supported Python without those interpreters (make lock).
 UV_VERSION := 0.13.9
 
-.PHONY: help setup demos slides test conformance present bench clean distclean lock
+.PHONY: help setup demos demo slides test conformance present bench clean distclean lock
 
 help: ## Show this help
 	@echo "The asyncio talks (PyConES, FOSDEM): decks, demos and tests."
@@ -45,6 +45,13 @@ setup: ## Create or update the environment (.venv or the active conda env), pyuv
 demos: ## Only what the demos need, in .venv-demos: pyuv, greenlet, the demos, uvloop, gevent
 	@$(SETUP_PY) tools/setup_env.py --demos --venv $(DEMOS_VENV) --libuv $(PYUV_LIBUV) \
 	  $(if $(PYTHON),--python $(PYTHON))
+
+demo: ## Run one slide's demo in .venv-demos: make demo TALK=fosdem SLIDE=12 [LANG=en]
+	@# setup's one line goes to stderr: stdout is the demo's output alone
+	@$(MAKE) --no-print-directory demos >&2
+	@$(if $(filter command line,$(origin LANG)),env -u LANG) $(SETUP_PY) tools/demo.py \
+	  --python $(DEMOS_VENV)/bin/python --talk "$(TALK)" --slide "$(SLIDE)" \
+	  --lang "$(if $(filter command line,$(origin LANG)),$(LANG))"
 
 slides: setup ## Build every deck (HTML, notebooks, PDF) into site/ (SLIDES=--no-pdf ...)
 	@$(ENV_PY) slides/build.py $(SLIDES)
