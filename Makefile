@@ -71,7 +71,7 @@ bench: setup ## Benchmark the echo servers on every loop (~13 min; BENCH=--quick
 
 clean: ## Remove build outputs (site/, build/, bench-results/, caches)
 	rm -rf site build bench-results .pytest_cache
-	find . -name __pycache__ -not -path './.venv/*' -not -path '*/node_modules/*' -prune -exec rm -rf {} +
+	find . -name __pycache__ -not -path './.venv/*' -not -path './.venv-demos/*' -not -path '*/node_modules/*' -prune -exec rm -rf {} +
 
 distclean: clean ## Also remove .venv, .venv-demos and node_modules (the pyuv wheel cache stays)
 	rm -rf $(VENV) $(DEMOS_VENV) slides/node_modules
