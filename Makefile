@@ -16,6 +16,8 @@ export PYUV_LIBUV
 USE_CONDA ?= $(if $(and $(CONDA_PREFIX),$(filter-out base,$(CONDA_DEFAULT_ENV))),1,)
 
 VENV := .venv
+# `make demos`: the attendees' venv, only what the demos import (no Node.js, no Jupyter).
+DEMOS_VENV := .venv-demos
 ifeq ($(USE_CONDA),1)
   ENV_PY := $(CONDA_PREFIX)/bin/python
   SETUP_WHERE := --conda
@@ -27,18 +29,29 @@ SETUP_PY ?= python3
 # uv resolves the lock for each supported Python without those interpreters (make lock).
 UV_VERSION := 0.13.9
 
-.PHONY: help setup slides test conformance present bench clean distclean lock
+.PHONY: help setup demos demo slides test conformance present bench clean distclean lock
 
 help: ## Show this help
 	@echo "The asyncio talks (PyConES, FOSDEM): decks, demos and tests."
 	@echo
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z]+):.*## (.*)/  make \1\t\2/' | expand -t 20
 	@echo
-	@echo "Options: PYTHON=python3.13 (setup's interpreter), PYUV_LIBUV=system, USE_CONDA=1|0,"
+	@echo "Options: PYTHON=python3.13 (setup's and demos' interpreter), PYUV_LIBUV=system, USE_CONDA=1|0,"
 	@echo "         PYTEST_ARGS='-m \"not browser\"' (test), SLIDES=--no-pdf (slides)"
 
 setup: ## Create or update the environment (.venv or the active conda env), pyuv, npm
 	@$(SETUP_PY) tools/setup_env.py $(SETUP_WHERE) --libuv $(PYUV_LIBUV) $(if $(PYTHON),--python $(PYTHON))
+
+demos: ## Only what the demos need, in .venv-demos: pyuv, greenlet, the demos, uvloop, gevent
+	@$(SETUP_PY) tools/setup_env.py --demos --venv $(DEMOS_VENV) --libuv $(PYUV_LIBUV) \
+	  $(if $(PYTHON),--python $(PYTHON))
+
+demo: ## Run one slide's demo in .venv-demos: make demo TALK=fosdem SLIDE=12 [LANG=en]
+	@# setup's one line goes to stderr: stdout is the demo's output alone
+	@$(MAKE) --no-print-directory demos >&2
+	@$(if $(filter command line,$(origin LANG)),env -u LANG) $(SETUP_PY) tools/demo.py \
+	  --python $(DEMOS_VENV)/bin/python --talk "$(TALK)" --slide "$(SLIDE)" \
+	  --lang "$(if $(filter command line,$(origin LANG)),$(LANG))"
 
 slides: setup ## Build every deck (HTML, notebooks, PDF) into site/ (SLIDES=--no-pdf ...)
 	@$(ENV_PY) slides/build.py $(SLIDES)
@@ -58,10 +71,10 @@ bench: setup ## Benchmark the echo servers on every loop (~13 min; BENCH=--quick
 
 clean: ## Remove build outputs (site/, build/, bench-results/, caches)
 	rm -rf site build bench-results .pytest_cache
-	find . -name __pycache__ -not -path './.venv/*' -not -path '*/node_modules/*' -prune -exec rm -rf {} +
+	find . -name __pycache__ -not -path './.venv/*' -not -path './.venv-demos/*' -not -path '*/node_modules/*' -prune -exec rm -rf {} +
 
-distclean: clean ## Also remove .venv and node_modules (the pyuv wheel cache in ~/.cache stays)
-	rm -rf $(VENV) slides/node_modules
+distclean: clean ## Also remove .venv, .venv-demos and node_modules (the pyuv wheel cache stays)
+	rm -rf $(VENV) $(DEMOS_VENV) slides/node_modules
 
 lock: ## Regenerate requirements.txt from requirements.in, for every supported Python (UPGRADE=1: newest)
 	@rm -rf build/lock-venv

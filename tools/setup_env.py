@@ -11,6 +11,12 @@ fingerprint still matches. The steps:
 4. the three demo packages, editable;
 5. the npm packages of the slides toolchain, from ``slides/package-lock.json``.
 
+With ``--demos`` (``make demos``) it sets up the attendees' environment instead: a
+venv (``.venv-demos``) with only what the demos import. Step 2 installs the few
+packages named in ``requirements-demos.in``, held to the lock's versions by using
+``requirements.txt`` as a constraints file; steps 3 and 4 are the same; step 5 and
+conda are left out (no Node.js, no Jupyter).
+
 Run with any Python 3 (3.8+); only the standard library is used.
 """
 
@@ -175,6 +181,24 @@ def step_requirements(env: Environment) -> None:
     env.record("requirements", fingerprint)
 
 
+def step_demo_requirements(env: Environment) -> None:
+    """Install requirements-demos.in at the lock's versions, from wheels only.
+
+    The lock, used as a constraints file, pins every package pip pulls in along the
+    way (gevent's zope.* too) to the version the full setup installs, so the two
+    environments run the demos on the same releases. Skipped while neither file nor
+    the interpreter changed.
+    """
+    subset = ROOT / "requirements-demos.in"
+    lock = ROOT / "requirements.txt"
+    fingerprint = digest(subset, lock, extra=str(env.python))
+    if env.done("requirements", fingerprint):
+        return
+    say("installing the demos' Python packages (requirements-demos.in, at the lock's pins)")
+    env.pip("install", "--quiet", "--only-binary", ":all:", "-r", str(subset), "-c", str(lock))
+    env.record("requirements", fingerprint)
+
+
 def step_pyuv(env: Environment, libuv: str) -> None:
     builder = ROOT / "tools" / "pyuv_build.py"
     key = subprocess.run([str(env.python), str(builder), "key", "--libuv", libuv],
@@ -215,10 +239,14 @@ def step_npm(env: Environment) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--venv", type=Path, default=ROOT / ".venv",
-                       help="the virtual environment to create or update (default: .venv)")
+    where.add_argument("--venv", type=Path,
+                       help="the virtual environment to create or update "
+                            "(default: .venv, or .venv-demos with --demos)")
     where.add_argument("--conda", action="store_true",
                        help="install into the active conda environment instead of a venv")
+    parser.add_argument("--demos", action="store_true",
+                        help="only what the demos need (make demos): no npm, no Jupyter; "
+                             "a venv only (default .venv-demos)")
     parser.add_argument("--python", help="the interpreter for the venv, e.g. python3.13; "
                                          "without it an existing venv keeps its Python")
     parser.add_argument("--libuv", choices=("bundled", "system"),
@@ -226,17 +254,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="build pyuv against its bundled libuv or the system's")
     args = parser.parse_args(argv)
     started = time.monotonic()
+    if args.venv is None:
+        args.venv = ROOT / (".venv-demos" if args.demos else ".venv")
     try:
+        if args.conda and args.demos:
+            # The attendees' environment is a venv of its own, never someone's conda env.
+            raise SetupError("--demos makes a venv; it cannot install into a conda environment")
         if args.conda:
             if args.python:
                 say(f"ignoring PYTHON={args.python}: the conda environment brings its own")
             env = conda_environment()
         else:
             env = venv_environment(args.venv.resolve(), args.python)
-        step_requirements(env)
+        if args.demos:
+            step_demo_requirements(env)
+        else:
+            step_requirements(env)
         step_pyuv(env, args.libuv)
         step_demos(env)
-        step_npm(env)
+        if not args.demos:
+            step_npm(env)
     except SetupError as exc:
         print(f"setup: error: {exc}", file=sys.stderr)
         return 1
