@@ -153,5 +153,26 @@ class ClosedTransportSocketBehaviour(ChildOutcomes):
         self.check_transport(f'{kind}:queued_write', after_queued_write)
 
 
+class ClosedServerSocketBehaviour(ChildOutcomes):
+    """A server on the user's listening socket, which the user closes at each point.
+
+    asyncio's loop accepts on that socket: closing it closes the port (a
+    client is refused), and Server.close() then fails (ValueError, the
+    socket's fileno() is -1) and leaves the server marked as serving.
+    """
+
+    expected = {'serving': True, 'client': 'refused', 'close_raised': 'ValueError None',
+                'after_close': {'serving': True}, 'errors': []}
+
+    def test_create_server_sock(self):
+        for outcome in self.outcomes('server:create_server'):
+            self.assertEqual(outcome, self.expected)
+
+    def test_start_server_sock(self):
+        for outcome in self.outcomes('server:start_server'):
+            self.assertEqual(outcome, self.expected)
+
+
 globals().update(loop_test_cases(ClosedDescriptorBehaviour))
 globals().update(loop_test_cases(ClosedTransportSocketBehaviour))
+globals().update(loop_test_cases(ClosedServerSocketBehaviour))
