@@ -4,8 +4,8 @@ A transport owns a ``pyuv.TCP`` or ``pyuv.Pipe`` handle and keeps asyncio's
 whole transport contract. The hot path is short on purpose: libuv's read
 callback calls ``protocol.data_received`` directly (no ``call_soon`` per read,
 no extra buffer), and ``write()`` first tries to send at once (a socket's
-``send()``, a pipe's ``uv_try_write``); only what the kernel does not take is
-queued in libuv (``uv_write``), whose queue is the transport's write buffer for
+``send()``, a write pipe's ``os.write()``); only what the kernel does not take
+is queued in libuv (``uv_write``), whose queue is the transport's write buffer for
 flow control.
 
 Each protocol callback runs in the protocol's ``contextvars`` context (see
@@ -521,7 +521,8 @@ class _Writing:
     """Writing to a pyuv stream: ``_try_write`` first, then libuv's write queue.
 
     ``_try_write(data)`` sends what the kernel takes at once and returns its
-    size (``uv_try_write``, or a socket's ``send``).
+    size: ``uv_try_write`` unless the transport sets another (a socket's
+    ``send``, a write pipe's ``os.write`` on the program's descriptor).
     """
 
     _write_error_message = 'Fatal write error on socket transport'
