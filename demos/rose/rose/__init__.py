@@ -35,8 +35,8 @@ subclass asyncio's transport classes and keep their whole contract.
 
 The hot path: libuv's read callback calls ``protocol.data_received`` directly
 when nothing else was ready before the poll (else it queues behind what was,
-keeping asyncio's order), and ``transport.write`` tries ``uv_try_write`` first,
-queueing in libuv only what the kernel did not take.
+keeping asyncio's order), and ``transport.write`` first sends at once (a
+socket's ``send()``), queueing in libuv only what the kernel did not take.
 
 Contexts: protocols run in the ``contextvars`` context asyncio hands the loop
 from Python 3.15 on (a server's, copied per connection, or the connecting

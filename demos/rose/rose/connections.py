@@ -7,9 +7,9 @@ the loop for transports through a few hooks; rose answers them with libuv:
 * ``_make_socket_transport`` / ``_make_ssl_transport``: a ``StreamTransport``
   on a ``pyuv.TCP`` or ``pyuv.Pipe`` handle (TLS through ``asyncio.sslproto``
   on top, as asyncio's own loop does);
-* ``_start_serving`` / ``_stop_serving``: a libuv listener (``uv_listen``) on a
-  duplicate of the listening socket, whose accepted connections become
-  transports without a task per connection;
+* ``_start_serving`` / ``_stop_serving``: a libuv listener (``uv_listen``) on
+  the listening socket itself, whose accepted connections become transports
+  without a task per connection;
 * ``_sendfile_native``: ``os.sendfile`` on the connection;
 * ``create_unix_connection`` / ``create_unix_server``, which BaseEventLoop
   leaves to its subclasses.
@@ -29,7 +29,7 @@ from typing import Any
 
 import pyuv
 
-from . import errors
+from . import descriptors, errors
 from .sockets import _sendfile_source
 from .streams import StreamTransport
 
@@ -47,6 +47,13 @@ class _Listener:
     passed that context (Python 3.15+; see ``rose.streams._UVTransport``).
     Before 3.15 the server's context is the one current when serving starts,
     as the accept reader of asyncio's selector loop takes it.
+
+    libuv listens on the server's socket itself, not on a duplicate, so that
+    a user who closes that socket (``create_server(sock=...)``) closes the
+    port, as with asyncio's loop; libuv's handle then closes the descriptor
+    (sparing a file that took its number since, see ``rose.descriptors``)
+    and the socket object is detached. A socket closed before libuv first
+    polls it is caught by the loop's check (``_check_fd``).
     """
 
     def __init__(self, loop, sock: socket.socket, protocol_factory, sslcontext, server,
@@ -63,31 +70,44 @@ class _Listener:
         self._server = server
         self._ssl_timeouts = (ssl_handshake_timeout, ssl_shutdown_timeout)
         self._is_unix = sock.family == socket.AF_UNIX
-        # The Server keeps (and closes) the socket; libuv gets its own descriptor.
-        fd = os.dup(sock.fileno())
+        self._fd = fd = sock.fileno()
+        self._file_id = descriptors.file_id(fd)
         try:
             self._handle = self._new_handle()
             self._handle.open(fd)
         except pyuv.error.UVError as exc:
-            os.close(fd)
+            # libuv closes nothing it failed to open; the Server closes the socket.
             raise errors.from_pyuv_error(exc, repr(sock.getsockname())) from None
         self._on_connection_cb = self._on_connection
         try:
             self._handle.listen(self._on_connection_cb, backlog)
         except pyuv.error.UVError as exc:
-            self._handle.close()
-            raise errors.from_pyuv_error(exc, repr(sock.getsockname())) from None
+            error = errors.from_pyuv_error(exc, repr(sock.getsockname()))
+            self.close()  # the socket with it: the Server's close() finds it closed
+            raise error from None
         loop._uv_owners.add(self)
+        # libuv tells the kernel at its next poll: the loop checks first.
+        loop._fd_changed.add(self)
 
     def _new_handle(self):
         uv = self._loop._uv
         return pyuv.Pipe(uv, False) if self._is_unix else pyuv.TCP(uv)
 
     def close(self) -> None:
+        """Stop listening; the descriptor is closed, the socket object detached from it."""
         if not self._handle.closed:
-            self._handle.close()
+            with descriptors.spared(self._fd, self._file_id):
+                self._handle.close()
+        self._loop._fd_changed.discard(self)
+        if self._sock.fileno() == self._fd:
+            self._sock.detach()
 
     _loop_closed = close
+
+    def _check_fd(self) -> None:
+        """Before libuv's poll: let go of the handle if the user closed the socket (see the class doc)."""
+        if not self._handle.closed and descriptors.file_id(self._fd) != self._file_id:
+            self.close()
 
     def _on_connection(self, handle, error) -> None:
         loop = self._loop
@@ -165,16 +185,21 @@ class ConnectionMethods:
                                           context)
 
     def _stop_serving(self, sock: socket.socket) -> None:
-        listener = self._listeners.pop(sock, None)
-        if listener is not None:
-            listener.close()
+        fd = sock.fileno()
         path = None
         inode = self._unix_server_sockets.pop(sock, None)
-        if inode is not None:
+        if inode is not None and fd != -1:
             try:
                 path = sock.getsockname()
             except OSError:
                 path = None
+        listener = self._listeners.pop(sock, None)
+        if listener is not None:
+            listener.close()  # closes the descriptor
+        if fd == -1 and not self.is_closed():
+            # The user closed the socket under the server: asyncio's loop
+            # fails here as its selector does for fileno() -1.
+            raise ValueError(f'Invalid file descriptor: {fd}')
         sock.close()
         if path:
             try:

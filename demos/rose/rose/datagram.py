@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import errno
 import functools
+import os
 import socket
 import sys
 import warnings
@@ -21,7 +23,7 @@ from typing import Any
 
 import pyuv
 
-from . import errors
+from . import descriptors, errors
 from .streams import guarded_call, report_fatal_error, socket_extra
 
 __all__ = ['DatagramMethods']
@@ -207,9 +209,19 @@ class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransp
 
 
 class UDPTransport(_DatagramTransport):
-    """UDP on a ``pyuv.UDP`` handle, which owns the socket's descriptor."""
+    """UDP on a ``pyuv.UDP`` handle, which owns the socket's descriptor.
+
+    The socket may be the user's (``create_datagram_endpoint(sock=...)``),
+    closed by the user underneath. As with asyncio's selector transport, whose
+    descriptor the kernel then forgets, nothing more is received, sending
+    reports EBADF to error_received() (the socket object's own error), and
+    ``resume_reading()`` raises OSError(EBADF); libuv's handle is let go of
+    before a poll at which libuv would abort (see ``rose.descriptors``).
+    """
 
     def _open_io(self) -> None:
+        # What the descriptor names, to know it again (see _check_fd).
+        self._file_id = descriptors.file_id(self._sock_fd)
         self._handle = pyuv.UDP(self._loop._uv)
         try:
             self._handle.open(self._sock_fd)
@@ -227,7 +239,12 @@ class UDPTransport(_DatagramTransport):
 
     def _start_receiving(self) -> None:
         # When the transport is made and on resume_reading().
-        if self._closing or self._paused or self._handle.closed:
+        if self._closing or self._paused:
+            return
+        if self._fd_gone():
+            # asyncio's selector cannot watch a descriptor closed since: neither can this.
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        if self._handle.closed:
             return
         run = contextvars.copy_context().run
         self._on_recv_cb = functools.partial(run, self._on_recv)
@@ -236,10 +253,28 @@ class UDPTransport(_DatagramTransport):
             self._handle.start_recv(self._on_recv_cb)
         except pyuv.error.UVError as exc:
             self._fatal_error(errors.from_pyuv_error(exc), 'Fatal read error on datagram transport')
+        else:
+            self._watch_changed()
 
     def _stop_receiving(self) -> None:
         if not self._handle.closed:
             self._handle.stop_recv()
+            self._watch_changed()
+
+    def _fd_gone(self) -> bool:
+        """Whether the descriptor no longer names the socket the transport was made on."""
+        return descriptors.file_id(self._sock_fd) != self._file_id
+
+    def _watch_changed(self) -> None:
+        # libuv tells the kernel at its next poll: the loop checks first (_check_fd).
+        loop = self._loop
+        if loop is not None:
+            loop._fd_changed.add(self)
+
+    def _check_fd(self) -> None:
+        """Before libuv's poll: let go of the handle if the descriptor is gone (see the class doc)."""
+        if not self._handle.closed and self._fd_gone():
+            self._close_io()
 
     def _on_recv(self, handle, addr, flags, data, error) -> None:
         if self._loop._io_direct:
@@ -277,10 +312,12 @@ class UDPTransport(_DatagramTransport):
             self._error_received(exc)
             return
         self._queued_sizes.append(len(data))
+        self._watch_changed()
 
     def _on_send(self, handle, error) -> None:
         if error == errors.UV_ECANCELED:
             return
+        self._watch_changed()  # libuv stops watching for writability when its queue empties
         if self._loop._io_direct:
             self._send_done(error)
         else:
@@ -304,7 +341,11 @@ class UDPTransport(_DatagramTransport):
         if not self._handle.closed:
             # pyuv keeps the receive callback until stop_recv(): let it go.
             self._handle.stop_recv()
-            self._handle.close()
+            with descriptors.spared(self._sock_fd, self._file_id):
+                self._handle.close()
+        if self._loop is not None:
+            # Nothing left to check; and no reference kept until the next poll.
+            self._loop._fd_changed.discard(self)
         # The handle closed the descriptor: the socket object must not close
         # it again (when collected after the loop closed, by then perhaps
         # someone else's descriptor of the same number).

@@ -57,6 +57,7 @@ import pyuv
 from . import errors
 from .connections import ConnectionMethods
 from .datagram import DatagramMethods
+from .descriptors import file_id as _file_id
 from .pipes import PipeMethods
 from .sockets import SocketMethods
 from .subprocesses import SubprocessMethods
@@ -91,15 +92,6 @@ def _fileobj_to_fd(fileobj: Any) -> int:
     if fd < 0:
         raise ValueError(f'Invalid file descriptor: {fd}')
     return fd
-
-
-def _file_id(fd: int) -> tuple[int, int] | None:
-    """The (device, inode) *fd* names now, or None if it is not open."""
-    try:
-        st = os.fstat(fd)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino
 
 
 def _sighandler_noop(signum, frame):
@@ -185,6 +177,11 @@ class _FdWatcher:
         """Whether the descriptor still names the file it named when watching started."""
         file_id = _file_id(self.fd)
         return file_id is not None and file_id == self.file_id
+
+    def _check_fd(self) -> None:
+        """Before libuv's poll: put the watcher to sleep if its descriptor is gone (see EventLoop._check_fds)."""
+        if not self.poll.closed and not self.still_same_file():
+            self.poll.stop()
 
     def close(self) -> None:
         loop = self.loop
@@ -293,7 +290,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         # KeyboardInterrupt/SystemExit raised in a pyuv callback, re-raised by _run_once.
         self._uv_pending_exc: BaseException | None = None
         self._fd_watchers: dict[int, _FdWatcher] = {}
-        # Watchers started or changed since libuv last polled (see _check_fds).
+        # Watchers (and transports) started or changed since libuv last polled (see _check_fds).
         self._fd_changed: set[_FdWatcher] = set()
         # Transports by file descriptor, for the "fd is used by transport" check.
         self._transports: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
@@ -552,7 +549,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
             self._uv.stop()
 
     def _check_fds(self) -> None:
-        """Put to sleep the poll watchers whose descriptor was closed since they changed.
+        """Put to sleep the watchers whose descriptor was closed since they changed.
 
         libuv hands a started or changed watcher to epoll only at its next
         poll, and aborts the process if epoll refuses it (the descriptor was
@@ -561,12 +558,14 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         closed descriptor, so its reader or writer simply never runs: such a
         watcher is stopped here, keeping its callbacks registered (removing
         them still returns True; adding again watches the new file).
+        Transports on a user's socket are in the same set when their libuv
+        handle changed what it watches; one whose descriptor is gone lets go
+        of its handle (see ``rose.descriptors`` and ``StreamTransport``).
         """
         changed = self._fd_changed
         self._fd_changed = set()
-        for watcher in changed:
-            if not watcher.poll.closed and not watcher.still_same_file():
-                watcher.poll.stop()
+        for item in changed:
+            item._check_fd()
 
     def _on_wakeup(self, async_handle) -> None:
         # Waking uv_run() is all this does; _run_once runs the ready queue.

@@ -5,11 +5,20 @@ closes it after connection_lost, as asyncio does); libuv works on a duplicate
 of its descriptor. A write pipe notices that its reader went away the way
 asyncio's does: the loop watches the original descriptor for readability,
 which on a pipe or socket write end means "closed by peer".
+
+If the program closes its pipe object under the transport, the duplicate
+keeps the pipe open, so libuv never sees a closed descriptor (nothing can
+abort), but the other end does not see the close either: a read pipe goes on
+reading what is written to it, where asyncio's transport goes silent and the
+writer gets EPIPE. Where asyncio's transport touches the descriptor, rose's
+fails as it does: ``write()`` sends through the program's descriptor first
+(EBADF: connection_lost), and ``resume_reading()`` raises OSError(EBADF).
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
 import warnings
@@ -18,7 +27,7 @@ from asyncio.log import logger
 
 import pyuv
 
-from . import errors
+from . import descriptors, errors
 from .streams import _Reading, _UVTransport, _Writing
 
 __all__ = ['PipeMethods', 'ReadPipeTransport', 'WritePipeTransport']
@@ -44,6 +53,7 @@ class _PipeTransport(_UVTransport):
         self._extra['pipe'] = pipe
         self._pipe = pipe
         self._fileno = pipe.fileno()
+        self._file_id = descriptors.file_id(self._fileno)
         os.set_blocking(self._fileno, False)
         dup = os.dup(self._fileno)
         handle = pyuv.Pipe(loop._uv, False)
@@ -89,6 +99,13 @@ class ReadPipeTransport(_Reading, _PipeTransport, transports.ReadTransport):
         self._open_pipe(loop, pipe, protocol, extra)
         self._connect_protocol(waiter)
 
+    def _start_reading(self) -> None:
+        if (self.is_reading() and self._handle is not None and not self._stash
+                and descriptors.file_id(self._fileno) != self._file_id):
+            # The program closed its pipe object: asyncio cannot watch it, nor does rose.
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        super()._start_reading()
+
     def _on_eof(self) -> None:
         if self._loop.get_debug():
             logger.info('%r was closed by peer', self)
@@ -114,6 +131,9 @@ class WritePipeTransport(_Writing, _PipeTransport, transports._FlowControlMixin,
         if kind == 'other':
             raise ValueError('Pipe transport is only for pipes, sockets and character devices')
         self._open_pipe(loop, pipe, protocol, extra)
+        # The first attempt goes to the program's descriptor, as asyncio's
+        # os.write() does, so that a pipe the program closed fails the same.
+        self._try_write = functools.partial(os.write, self._fileno)
         loop.call_soon(self._protocol.connection_made, self)
         self._watch_peer = kind in ('socket', 'fifo')
         if self._watch_peer:

@@ -3,9 +3,10 @@
 A transport owns a ``pyuv.TCP`` or ``pyuv.Pipe`` handle and keeps asyncio's
 whole transport contract. The hot path is short on purpose: libuv's read
 callback calls ``protocol.data_received`` directly (no ``call_soon`` per read,
-no extra buffer), and ``write()`` first tries ``uv_try_write``; only what the
-kernel does not take at once is queued in libuv (``uv_write``), whose queue is
-the transport's write buffer for flow control.
+no extra buffer), and ``write()`` first tries to send at once (a socket's
+``send()``, a write pipe's ``os.write()``); only what the kernel does not take
+is queued in libuv (``uv_write``), whose queue is the transport's write buffer for
+flow control.
 
 Each protocol callback runs in the protocol's ``contextvars`` context (see
 ``_UVTransport``); for libuv's callbacks the context is entered at libuv's
@@ -21,8 +22,10 @@ from __future__ import annotations
 
 import collections
 import contextvars
+import errno
 import functools
 import inspect
+import os
 import socket
 import warnings
 from asyncio import base_events, constants, futures, protocols, selector_events, transports, trsock
@@ -32,7 +35,7 @@ from typing import Any
 
 import pyuv
 
-from . import errors
+from . import descriptors, errors
 
 __all__ = ['StreamTransport', 'open_stream_handle', 'attach_to_server', 'detach_from_server']
 
@@ -176,6 +179,7 @@ class _UVTransport:
         self._eof = False  # write_eof()
         self._protocol_connected = False
         self._server = server
+        self._try_write = handle.try_write
         self.set_protocol(protocol)
         if server is not None:
             attach_to_server(server, self)
@@ -282,6 +286,13 @@ class _UVTransport:
     def _release(self) -> None:
         raise NotImplementedError
 
+    def _watch_changed(self) -> None:
+        """libuv will tell the kernel of a change in what the handle watches, at its next poll.
+
+        Only a transport on a descriptor someone else may close cares (see
+        ``StreamTransport``); the pipe transports own theirs (a duplicate).
+        """
+
     def _guarded(self, message: str, func: Callable[..., Any], *args: Any) -> Any:
         return guarded_call(self, message, func, *args)
 
@@ -372,6 +383,7 @@ class _Reading:
             self._fatal_error(errors.from_pyuv_error(exc), self._read_error_message)
         else:
             self._uv_reading = True
+            self._watch_changed()
 
     def _stop_reading(self) -> None:
         if self._uv_reading:
@@ -379,6 +391,7 @@ class _Reading:
             handle = self._handle
             if not handle.closed:
                 handle.stop_read()
+                self._watch_changed()
 
     def _close_handle(self) -> None:
         handle = self._handle
@@ -406,6 +419,7 @@ class _Reading:
             return
         if data is None:
             self._uv_reading = False  # pyuv stops reading on EOF and errors
+            self._watch_changed()
             if error == _UV_EOF:
                 # asyncio learns of EOF from a recv() of its own, one
                 # iteration after the last data at the soonest; libuv may
@@ -504,7 +518,12 @@ class _Reading:
 
 
 class _Writing:
-    """Writing to a pyuv stream: uv_try_write first, then libuv's write queue."""
+    """Writing to a pyuv stream: ``_try_write`` first, then libuv's write queue.
+
+    ``_try_write(data)`` sends what the kernel takes at once and returns its
+    size: ``uv_try_write`` unless the transport sets another (a socket's
+    ``send``, a write pipe's ``os.write`` on the program's descriptor).
+    """
 
     _write_error_message = 'Fatal write error on socket transport'
     # What libuv calls when a queued write is done: _on_write_done inside
@@ -512,6 +531,10 @@ class _Writing:
     _on_write_done_cb: functools.partial | None = None
     _write_done_cb: functools.partial | None = None  # _write_done in it, for the ready queue
     _write_context: contextvars.Context | None = None
+    # Bytes queued in libuv when the handle had to be let go (see
+    # StreamTransport._check_fd): they count as still waiting, as asyncio's
+    # buffer waits for ever on a descriptor closed under it.
+    _stranded = 0
 
     def write(self, data) -> None:
         """Write *data* (bytes-like); what the kernel does not take is queued."""
@@ -536,12 +559,19 @@ class _Writing:
         handle = self._handle
         if not handle.write_queue_size:
             try:
-                sent = handle.try_write(data)
+                sent = self._try_write(data)
+            except BlockingIOError:
+                sent = 0
             except _UVError as exc:
                 if exc.args[0] != _UV_EAGAIN:
                     self._fatal_error(errors.from_pyuv_error(exc), self._write_error_message)
                     return
                 sent = 0
+            except OSError as exc:
+                # Without its traceback, which holds this frame (and so the
+                # transport) for as long as the protocol keeps the error.
+                self._fatal_error(exc.with_traceback(None), self._write_error_message)
+                return
             if sent == len(data):
                 return
             if sent:
@@ -561,6 +591,7 @@ class _Writing:
         except _UVError as exc:
             self._fatal_error(errors.from_pyuv_error(exc), self._write_error_message)
             return
+        self._watch_changed()
         self._maybe_pause_protocol()
 
     def writelines(self, list_of_data) -> None:
@@ -577,7 +608,7 @@ class _Writing:
         """Bytes written but not yet taken by the kernel (libuv's write queue)."""
         handle = self._handle
         if handle is None or handle.closed:
-            return 0
+            return self._stranded
         return handle.write_queue_size
 
     _write_pending = get_write_buffer_size
@@ -590,6 +621,7 @@ class _Writing:
     def _on_write_done(self, handle, error):
         if error == _UV_ECANCELED:
             return  # the handle was closed with writes queued
+        self._watch_changed()  # libuv stops watching for writability when its queue empties
         if self._loop._io_direct:
             self._write_done(error)
         else:
@@ -636,6 +668,19 @@ class StreamTransport(_Reading, _Writing, _UVTransport,
 
     The handle owns the socket's descriptor; the ``socket.socket`` object is
     kept for ``get_extra_info('socket')`` and detached when the handle closes.
+
+    The socket may be the user's (``create_connection(sock=...)``,
+    ``connect_accepted_socket``...), and the user may close it underneath.
+    The transport then behaves as asyncio's selector transport does, whose
+    descriptor the kernel forgets: nothing more is read or sent, and the
+    protocol is not told; ``write()`` fails with EBADF (connection_lost),
+    ``resume_reading()`` raises OSError(EBADF), ``close()`` calls
+    connection_lost(None), or raises OSError(EBADF) and leaves the data
+    waiting for ever if writes were queued while reading. Sending goes
+    through the socket object (``send``), so a closed socket fails as
+    asyncio's does. libuv's handle is let go of, sparing whatever file took
+    the number since (see ``rose.descriptors``), when the loop finds the
+    descriptor gone before a poll at which libuv would have aborted.
     """
 
     _start_tls_compatible = True
@@ -651,9 +696,14 @@ class StreamTransport(_Reading, _Writing, _UVTransport,
         self._sock = sock
         self._sock_fd = sock.fileno()
         base_events._set_nodelay(sock)
+        # What the descriptor names, to know it again (see _check_fd).
+        self._file_id = descriptors.file_id(self._sock_fd)
         if handle is None:
             handle = open_stream_handle(loop._uv, self._sock_fd, sock.family)
         self._init_state(loop, handle, protocol, server, context)
+        # A closed socket object fails (EBADF) as asyncio's send() does,
+        # and a successful send leaves libuv's watcher alone.
+        self._try_write = sock.send
         loop._transports[self._sock_fd] = self
         self._connect_protocol(waiter)
 
@@ -685,6 +735,53 @@ class StreamTransport(_Reading, _Writing, _UVTransport,
             self._handle.shutdown(self._on_shutdown)
         except _UVError as exc:
             self._fatal_error(errors.from_pyuv_error(exc), 'Fatal error on shutdown')
+        else:
+            self._watch_changed()
+
+    def _start_reading(self) -> None:
+        if self.is_reading() and self._handle is not None and not self._stash and self._fd_gone():
+            # asyncio's selector cannot watch a descriptor closed since: neither can this.
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        super()._start_reading()
+
+    def close(self) -> None:
+        """Close the transport: buffered data is still sent, then connection_lost(None)."""
+        if not self._closing and self._stranded_by_close():
+            # asyncio's selector fails (EBADF) to stop reading a descriptor
+            # closed under it while a write waits, and the data waits for ever.
+            self._closing = True
+            self._stop_reading()
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        super().close()
+
+    def _stranded_by_close(self) -> bool:
+        """Whether the descriptor was closed under the transport while reading, with writes queued."""
+        handle = self._handle
+        if handle is None:
+            return False
+        if handle.closed:
+            return bool(self._stranded) and self._stranded_reading
+        return self._uv_reading and bool(handle.write_queue_size) and self._fd_gone()
+
+    _stranded_reading = False  # reading when the handle was let go of
+
+    def _fd_gone(self) -> bool:
+        """Whether the descriptor no longer names the socket the transport was made on."""
+        return descriptors.file_id(self._sock_fd) != self._file_id
+
+    def _watch_changed(self) -> None:
+        loop = self._loop
+        if loop is not None:
+            loop._fd_changed.add(self)
+
+    def _check_fd(self) -> None:
+        """Before libuv's poll: let go of the handle if the descriptor is gone (see the class doc)."""
+        handle = self._handle
+        if handle is None or handle.closed or not self._fd_gone():
+            return
+        self._stranded = handle.write_queue_size
+        self._stranded_reading = self._uv_reading
+        self._close_handle()
 
     def _on_shutdown(self, handle, error) -> None:
         if error is not None and error != _UV_ECANCELED and self._loop is not None:
@@ -692,7 +789,14 @@ class StreamTransport(_Reading, _Writing, _UVTransport,
                 logger.debug('%r: shutdown failed: %s', self, errors.uv_error(error))
 
     def _close_handle(self) -> None:
-        super()._close_handle()
+        handle = self._handle
+        if handle is not None and not handle.closed:
+            with descriptors.spared(self._sock_fd, self._file_id):
+                super()._close_handle()
+        loop = self._loop
+        if loop is not None:
+            # Nothing left to check; and no reference kept until the next poll.
+            loop._fd_changed.discard(self)
         # The handle closed the descriptor: the socket object must not close it again.
         sock = self._sock
         if sock is not None and sock.fileno() != -1:

@@ -7,6 +7,7 @@ epoll refuses a closed descriptor) still shows how far it got.
 
 import asyncio
 import json
+import os
 import socket
 import sys
 import threading
@@ -169,6 +170,258 @@ class Scenario:
             sock.close()
 
 
+class _Recorder:
+    """A protocol that notes what it is told, for a transport's outcome."""
+
+    def __init__(self, events):
+        self.events = events
+
+    def connection_made(self, transport):
+        pass
+
+    def data_received(self, data):
+        if 'data' not in self.events:  # a count of reads would depend on timing
+            self.events.append('data')
+
+    def eof_received(self):
+        self.events.append('eof')
+
+    def datagram_received(self, data, addr):
+        self.data_received(data)
+
+    def error_received(self, exc):
+        self.events.append(f'error_received {type(exc).__name__} {exc.errno}')
+
+    def pause_writing(self):
+        self.events.append('pause_writing')
+
+    def resume_writing(self):
+        self.events.append('resume_writing')
+
+    def connection_lost(self, exc):
+        if exc is None:
+            self.events.append('lost')
+        else:
+            self.events.append(f'lost {type(exc).__name__} {getattr(exc, "errno", None)}')
+
+
+def _describe(exc):
+    return f'{type(exc).__name__} {getattr(exc, "errno", None)}'
+
+
+class TransportScenario(Scenario):
+    """A transport made on the user's socket (or pipe), which the user closes at one point.
+
+    *operation* is ``KIND:ACTION``. KIND says how the transport is made;
+    ACTION what follows the close: ``poll`` (the peer sends, the loop
+    polls), ``write``, ``resume_reading`` (paused before the close) or
+    ``queued_write`` (data the kernel did not take is waiting when the
+    socket is closed).
+    """
+
+    async def make(self, kind):
+        """Make the transport; return (it, what the user closes, the peer)."""
+        loop = self.loop
+        self.events = []
+
+        def factory():
+            return _Recorder(self.events)
+
+        if kind in ('create_connection', 'connect_accepted_socket'):
+            listener = self.socket()
+            listener.bind(('127.0.0.1', 0))
+            listener.listen(1)
+            client = self.socket()
+            try:
+                client.connect(listener.getsockname())
+            except BlockingIOError:
+                pass
+            server_side, _ = await loop.sock_accept(listener)
+            self.closables.append(server_side)
+            if kind == 'create_connection':
+                target, peer = client, server_side
+                transport, _ = await loop.create_connection(factory, sock=target)
+            else:
+                target, peer = server_side, client
+                transport, _ = await loop.connect_accepted_socket(factory, sock=target)
+        elif kind == 'create_unix_connection':
+            target, peer = self.pair()
+            transport, _ = await loop.create_unix_connection(factory, sock=target)
+        elif kind == 'create_datagram_endpoint':
+            target = self.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            target.bind(('127.0.0.1', 0))
+            peer = self.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            peer.bind(('127.0.0.1', 0))
+            peer.connect(target.getsockname())
+            target.connect(peer.getsockname())
+            transport, _ = await loop.create_datagram_endpoint(factory, sock=target)
+        elif kind == 'connect_read_pipe':
+            rfd, wfd = os.pipe()
+            target, peer = os.fdopen(rfd, 'rb', buffering=0), os.fdopen(wfd, 'wb', buffering=0)
+            self.closables += [target, peer]
+            transport, _ = await loop.connect_read_pipe(factory, target)
+        elif kind == 'connect_write_pipe':
+            rfd, wfd = os.pipe()
+            peer, target = os.fdopen(rfd, 'rb', buffering=0), os.fdopen(wfd, 'wb', buffering=0)
+            self.closables += [target, peer]
+            transport, _ = await loop.connect_write_pipe(factory, target)
+        else:
+            raise ValueError(kind)
+        self.closables.append(transport)
+        return transport, target, peer
+
+    def peer_send(self, peer):
+        if isinstance(peer, socket.socket):
+            peer.send(b'ping')
+        else:
+            peer.write(b'ping')
+
+    async def run(self):
+        loop = self.loop
+        kind, action = self.operation.split(':')
+        transport, target, peer = await self.make(kind)
+        outcome = {}
+        trigger_r, trigger_w = self.pair()
+        await self.poll_round()  # connection_made has run, reading started
+        if action == 'resume_reading':
+            transport.pause_reading()
+        elif action == 'queued_write':
+            if isinstance(peer, socket.socket):
+                peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            for _ in range(64):  # at most 4 MiB; the peer never reads
+                transport.write(b'q' * 65536)
+                if transport.get_write_buffer_size():
+                    break
+            outcome['queued'] = bool(transport.get_write_buffer_size())
+        closed = loop.create_future()
+
+        def close():
+            target.close()
+            closed.set_result(None)
+
+        if self.point == 'same_iteration':
+            close()
+        else:
+            await self.poll_round()
+            if self.point == 'other_task':
+                loop.create_task(asyncio.sleep(0)).add_done_callback(lambda _: close())
+            elif self.point == 'thread':
+                thread = threading.Thread(target=loop.call_soon_threadsafe, args=(close,))
+                thread.start()
+                thread.join()
+            elif self.point == 'io_callback':
+                def on_readable():
+                    loop.remove_reader(trigger_r)
+                    close()
+
+                loop.add_reader(trigger_r, on_readable)
+                trigger_w.send(b'!')
+        await closed
+        try:
+            if action == 'poll' and kind != 'connect_write_pipe':
+                self.peer_send(peer)
+            elif action == 'write':
+                if kind == 'create_datagram_endpoint':
+                    transport.sendto(b'w')
+                else:
+                    transport.write(b'w')
+            elif action == 'resume_reading':
+                transport.resume_reading()
+        except Exception as exc:
+            outcome['raised'] = _describe(exc)
+        for _ in range(3):
+            await self.poll_round()
+        outcome['events'] = list(self.events)
+        outcome['closing'] = transport.is_closing()
+        try:
+            transport.close()
+        except Exception as exc:
+            outcome['close_raised'] = _describe(exc)
+        for _ in range(3):
+            await self.poll_round()
+        outcome['after_close'] = self.events[len(outcome['events']):]
+        return outcome
+
+
+class ServerScenario(Scenario):
+    """A server listening on the user's socket, which the user closes at one point.
+
+    *operation* is ``server:create_server`` or ``server:start_server``.
+    Afterwards a client connects: ``refused`` (the port is closed),
+    ``served`` (the server made a protocol for it) or ``waiting`` (the
+    kernel took the connection, nobody accepts it); then the server closes.
+    """
+
+    async def run(self):
+        loop = self.loop
+        kind = self.operation.split(':')[1]
+        listener = self.socket()
+        listener.bind(('127.0.0.1', 0))
+        listener.listen(8)
+        address = listener.getsockname()
+        served = []
+        # Made before the close: the listener's number must not be reused
+        # (asyncio's selector would take the client for the listener).
+        client = self.socket()
+
+        class Served(_Recorder):
+            def connection_made(self, transport):
+                served.append('connection')
+
+        if kind == 'create_server':
+            server = await loop.create_server(lambda: Served([]), sock=listener)
+        else:
+            async def handle(reader, writer):
+                served.append('connection')
+                writer.close()
+
+            server = await asyncio.start_server(handle, sock=listener)
+        trigger_r, trigger_w = self.pair()
+        await self.poll_round()
+        closed = loop.create_future()
+
+        def close():
+            listener.close()
+            closed.set_result(None)
+
+        if self.point == 'same_iteration':
+            close()
+        else:
+            await self.poll_round()
+            if self.point == 'other_task':
+                loop.create_task(asyncio.sleep(0)).add_done_callback(lambda _: close())
+            elif self.point == 'thread':
+                thread = threading.Thread(target=loop.call_soon_threadsafe, args=(close,))
+                thread.start()
+                thread.join()
+            elif self.point == 'io_callback':
+                def on_readable():
+                    loop.remove_reader(trigger_r)
+                    close()
+
+                loop.add_reader(trigger_r, on_readable)
+                trigger_w.send(b'!')
+        await closed
+        for _ in range(2):
+            await self.poll_round()
+        outcome = {'serving': server.is_serving()}
+        try:
+            await asyncio.wait_for(loop.sock_connect(client, address), 5)
+        except ConnectionRefusedError:
+            outcome['client'] = 'refused'
+        else:
+            for _ in range(3):
+                await self.poll_round()
+            outcome['client'] = 'served' if served else 'waiting'
+        try:
+            server.close()
+            await asyncio.wait_for(server.wait_closed(), 5)
+        except Exception as exc:
+            outcome['close_raised'] = _describe(exc)
+        outcome['after_close'] = {'serving': server.is_serving()}
+        return outcome
+
+
 def main():
     loop_name, debug, operation = sys.argv[1], sys.argv[2] == '1', sys.argv[3]
     for point in POINTS:
@@ -177,7 +430,13 @@ def main():
         errors = []
         loop.set_exception_handler(lambda loop, context, errors=errors:
                                    errors.append(context.get('message')))
-        scenario = Scenario(loop, operation, point)
+        if operation.startswith('server:'):
+            scenario_class = ServerScenario
+        elif ':' in operation:
+            scenario_class = TransportScenario
+        else:
+            scenario_class = Scenario
+        scenario = scenario_class(loop, operation, point)
         try:
             outcome = loop.run_until_complete(asyncio.wait_for(scenario.run(), 10))
         finally:
