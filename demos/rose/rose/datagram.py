@@ -208,7 +208,7 @@ class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransp
     def _release_sock(self) -> None: raise NotImplementedError
 
 
-class UDPTransport(_DatagramTransport):
+class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
     """UDP on a ``pyuv.UDP`` handle, which owns the socket's descriptor.
 
     The socket may be the user's (``create_datagram_endpoint(sock=...)``),
@@ -260,16 +260,6 @@ class UDPTransport(_DatagramTransport):
         if not self._handle.closed:
             self._handle.stop_recv()
             self._watch_changed()
-
-    def _fd_gone(self) -> bool:
-        """Whether the descriptor no longer names the socket the transport was made on."""
-        return descriptors.file_id(self._sock_fd) != self._file_id
-
-    def _watch_changed(self) -> None:
-        # libuv tells the kernel at its next poll: the loop checks first (_check_fd).
-        loop = self._loop
-        if loop is not None:
-            loop._fd_changed.add(self)
 
     def _check_fd(self) -> None:
         """Before libuv's poll: let go of the handle if the descriptor is gone (see the class doc)."""

@@ -20,8 +20,9 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from typing import Any
 
-__all__ = ['file_id', 'spared']
+__all__ = ['UserDescriptor', 'file_id', 'spared']
 
 
 def file_id(fd: int) -> tuple[int, int] | None:
@@ -56,3 +57,27 @@ def spared(fd: int, expected: tuple[int, int] | None) -> Iterator[None]:
     finally:
         os.dup2(saved, fd, inheritable=inheritable)
         os.close(saved)
+
+
+class UserDescriptor:
+    """Mixin for a transport whose libuv handle is on a descriptor its user may close.
+
+    The transport sets ``_sock_fd`` and ``_file_id`` (``file_id`` of it) when
+    made, calls ``_watch_changed()`` whenever libuv's watch on the handle
+    changes, and defines ``_check_fd()``, which the loop calls before its
+    next poll (``EventLoop._check_fds``).
+    """
+
+    _loop: Any
+    _sock_fd: int
+    _file_id: tuple[int, int] | None
+
+    def _fd_gone(self) -> bool:
+        """Whether the descriptor no longer names the socket the transport was made on."""
+        return file_id(self._sock_fd) != self._file_id
+
+    def _watch_changed(self) -> None:
+        # libuv tells the kernel at its next poll: the loop checks first.
+        loop = self._loop
+        if loop is not None:
+            loop._fd_changed.add(self)

@@ -662,7 +662,7 @@ class _Writing:
         self._empty_waiter = None
 
 
-class StreamTransport(_Reading, _Writing, _UVTransport,
+class StreamTransport(descriptors.UserDescriptor, _Reading, _Writing, _UVTransport,
                       transports._FlowControlMixin, transports.Transport):
     """A TCP or Unix-socket connection on a ``pyuv.TCP``/``pyuv.Pipe`` handle.
 
@@ -764,15 +764,6 @@ class StreamTransport(_Reading, _Writing, _UVTransport,
         return self._uv_reading and bool(handle.write_queue_size) and self._fd_gone()
 
     _stranded_reading = False  # reading when the handle was let go of
-
-    def _fd_gone(self) -> bool:
-        """Whether the descriptor no longer names the socket the transport was made on."""
-        return descriptors.file_id(self._sock_fd) != self._file_id
-
-    def _watch_changed(self) -> None:
-        loop = self._loop
-        if loop is not None:
-            loop._fd_changed.add(self)
 
     def _check_fd(self) -> None:
         """Before libuv's poll: let go of the handle if the descriptor is gone (see the class doc)."""

@@ -52,6 +52,41 @@ class Scenario:
         self.loop.call_soon(self.ping_w.send, b'x')
         await self.loop.sock_recv(self.ping_r, 1)
 
+    async def close_at_point(self, close, trigger, *, settle=False):
+        """Call *close* at this scenario's point, or arrange for it to be called.
+
+        same_iteration: now, before any poll (after one ready round if
+        *settle*, so a task can register first); otherwise after a poll round
+        (the descriptor is then in the kernel's poll set), from another task,
+        from a thread through call_soon_threadsafe, or from an I/O callback
+        that a byte through *trigger* (a socket pair) fires. The caller
+        awaits what *close* completes.
+        """
+        loop = self.loop
+        if self.point == 'same_iteration':
+            if settle:
+                await asyncio.sleep(0)
+            close()
+            return
+        await self.poll_round()
+        if self.point == 'other_task':
+            loop.create_task(asyncio.sleep(0)).add_done_callback(lambda _: close())
+        elif self.point == 'thread':
+            thread = threading.Thread(target=loop.call_soon_threadsafe, args=(close,))
+            thread.start()
+            thread.join()
+        elif self.point == 'io_callback':
+            trigger_r, trigger_w = trigger
+
+            def on_readable():
+                loop.remove_reader(trigger_r)
+                close()
+
+            loop.add_reader(trigger_r, on_readable)
+            trigger_w.send(b'!')
+        else:
+            raise ValueError(self.point)
+
     def socket(self, *args):
         sock = socket.socket(*args)
         sock.setblocking(False)
@@ -129,24 +164,7 @@ class Scenario:
             else:
                 closed.set_result(None)
 
-        if self.point == 'same_iteration':
-            await asyncio.sleep(0)  # the task registers; no poll yet
-            close()
-        else:
-            await self.poll_round()  # the descriptor is in the kernel's poll set
-            if self.point == 'other_task':
-                loop.create_task(asyncio.sleep(0)).add_done_callback(lambda _: close())
-            elif self.point == 'thread':
-                thread = threading.Thread(target=loop.call_soon_threadsafe, args=(close,))
-                thread.start()
-                thread.join()
-            elif self.point == 'io_callback':
-                def on_readable():
-                    loop.remove_reader(trigger_r)
-                    close()
-
-                loop.add_reader(trigger_r, on_readable)
-                trigger_w.send(b'!')
+        await self.close_at_point(close, (trigger_r, trigger_w), settle=True)
         outcome = {'removed_other_side': await closed}
         for _ in range(3):
             await self.poll_round()
@@ -299,23 +317,7 @@ class TransportScenario(Scenario):
             target.close()
             closed.set_result(None)
 
-        if self.point == 'same_iteration':
-            close()
-        else:
-            await self.poll_round()
-            if self.point == 'other_task':
-                loop.create_task(asyncio.sleep(0)).add_done_callback(lambda _: close())
-            elif self.point == 'thread':
-                thread = threading.Thread(target=loop.call_soon_threadsafe, args=(close,))
-                thread.start()
-                thread.join()
-            elif self.point == 'io_callback':
-                def on_readable():
-                    loop.remove_reader(trigger_r)
-                    close()
-
-                loop.add_reader(trigger_r, on_readable)
-                trigger_w.send(b'!')
+        await self.close_at_point(close, (trigger_r, trigger_w))
         await closed
         try:
             if action == 'poll' and kind != 'connect_write_pipe':
@@ -384,23 +386,7 @@ class ServerScenario(Scenario):
             listener.close()
             closed.set_result(None)
 
-        if self.point == 'same_iteration':
-            close()
-        else:
-            await self.poll_round()
-            if self.point == 'other_task':
-                loop.create_task(asyncio.sleep(0)).add_done_callback(lambda _: close())
-            elif self.point == 'thread':
-                thread = threading.Thread(target=loop.call_soon_threadsafe, args=(close,))
-                thread.start()
-                thread.join()
-            elif self.point == 'io_callback':
-                def on_readable():
-                    loop.remove_reader(trigger_r)
-                    close()
-
-                loop.add_reader(trigger_r, on_readable)
-                trigger_w.send(b'!')
+        await self.close_at_point(close, (trigger_r, trigger_w))
         await closed
         for _ in range(2):
             await self.poll_round()
