@@ -51,7 +51,7 @@ CHECKPOINT = {
     "es": re.compile(r"\[hacia el minuto (\d+)\]", re.IGNORECASE),
 }
 # A stage direction: square brackets that are not a Markdown link's text.
-_STAGE_DIRECTION = re.compile(r"\[[^\]\n]*\](?!\()")
+_STAGE_DIRECTION = re.compile(r"\[[^\]]*\](?!\()")
 _LINK = re.compile(r"\[([^\]\n]*)\]\([^)\s]*\)")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _FENCE = re.compile(r"^\s*(```|~~~)")
