@@ -29,7 +29,7 @@ SETUP_PY ?= python3
 # uv resolves the lock for each supported Python without those interpreters (make lock).
 UV_VERSION := 0.13.9
 
-.PHONY: help setup demos demo slides test conformance present bench clean distclean lock
+.PHONY: help setup demos demo slides rehearse test conformance present bench clean distclean lock
 
 help: ## Show this help
 	@echo "The asyncio talks (PyConES, FOSDEM): decks, demos and tests."
@@ -55,6 +55,10 @@ demo: ## Run one slide's demo in .venv-demos: make demo TALK=fosdem SLIDE=12 [LA
 
 slides: setup ## Build every deck (HTML, notebooks, PDF) into site/ (SLIDES=--no-pdf ...)
 	@$(ENV_PY) slides/build.py $(SLIDES)
+
+rehearse: setup ## Time a talk slide by slide against its slot: make rehearse TALK=fosdem [LANG=en]
+	@$(if $(filter command line,$(origin LANG)),env -u LANG) $(ENV_PY) slides/rehearse.py \
+	  --talk "$(TALK)" --lang "$(if $(filter command line,$(origin LANG)),$(LANG))"
 
 test: setup ## Run every test: setup, pyuv, the demos' packages, the decks (PYTEST_ARGS=...)
 	@$(ENV_PY) -m pytest $(PYTEST_ARGS)

@@ -72,9 +72,9 @@ def run_demo(*args: str, python: str = sys.executable, timeout: float = 120
     (["--talk", "fosdem", "--slide", "twelve"], "SLIDE='twelve' is not one of them"),
     (["--talk", "fosdem", "--slide", ""], "say which slide"),
     # The anatomy of an event loop: a diagram, no code.
-    (["--talk", "fosdem", "--slide", "12"], "fosdem slide 12 ('The anatomy of an event loop') has no code"),
+    (["--talk", "fosdem", "--slide", "10"], "fosdem slide 10 ('The anatomy of an event loop') has no code"),
     # A listing of rose's source: code, but no demo.
-    (["--talk", "fosdem", "--slide", "23", "--lang", "es"], "has only a listing or a chart"),
+    (["--talk", "fosdem", "--slide", "20", "--lang", "es"], "has only a listing or a chart"),
 ], ids=["talk", "lang", "slide-0", "slide-999", "slide-word", "no-slide", "no-code", "listing"])
 def test_a_request_it_cannot_serve_is_one_line_and_exit_2(args, message):
     out = run_demo(*args)
@@ -93,16 +93,16 @@ def test_a_missing_interpreter_is_one_line_and_exit_2(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_make_demo_runs_a_slide_in_the_demos_venv(demos_python):
-    # Through make, as the README says, in the test's demos venv. Slide 28 runs the
+    # Through make, as the README says, in the test's demos venv. Slide 23 runs the
     # echo demo on rose, after the demo cells of every earlier slide (their output hidden).
     venv = demos_python.parent.parent
     env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL")}
     out = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "demo", "TALK=fosdem",
-                          "SLIDE=28", "LANG=es", f"DEMOS_VENV={venv}"],
+                          "SLIDE=23", "LANG=es", f"DEMOS_VENV={venv}"],
                          capture_output=True, text=True, timeout=300, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout == "<class 'rose.loop.EventLoop'>\n[b'libuv', b'pyuv', b'rose']\n"
-    assert "demo: fosdem (es) slide 28: rose con la demo de eco" in out.stderr
+    assert "demo: fosdem (es) slide 23: rose con la demo de eco" in out.stderr
 
 
 @pytest.mark.slow

@@ -206,6 +206,11 @@ def _check_header(metadata: dict[str, Any], where: Path) -> None:
             raise DeckSourceError(f"{where}: the header needs deck.{lang}.title")
         if not isinstance(own.get("rise", {}), dict):
             raise DeckSourceError(f"{where}: deck.{lang}.rise must be a mapping")
+    slot = deck.get("slot")
+    if slot is not None and (isinstance(slot, bool) or not isinstance(slot, (int, float))
+                             or slot <= 0):
+        raise DeckSourceError(f"{where}: deck.slot is the talk's length in minutes "
+                              f"(questions not included), a positive number, not {slot!r}")
     if deck.get("original") not in LANGUAGES:
         raise DeckSourceError(f"{where}: deck.original must be the language the talk was "
                               f"first given in, one of {', '.join(LANGUAGES)}")
@@ -353,6 +358,7 @@ def _language_notebook(nb: NotebookNode, talk: Talk, lang: str, where: str) -> N
             "event": deck.get("event", ""),
             "titles": {code: deck[code]["title"] for code in LANGUAGES},
             "source": where,
+            **({"slot": deck["slot"]} if deck.get("slot") is not None else {}),
         },
     })
     for index, cell in enumerate(nb.cells):
