@@ -22,15 +22,15 @@ import errno
 import os
 import select as _select
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pyuv
-from greenlet import getcurrent
 
-from ..loop import TIMED_OUT, HubMixin, Waiter, _blocking_in_loop, _find_loop
+from rose.errors import from_pyuv_error
 
-__all__ = ['READ', 'WRITE', 'wait_fd', 'forget_fd', 'original_poll', 'original_select']
+from ..hub import TIMED_OUT, HubCore, Waiter, find_loop, remove_identical
+
+__all__ = ['READ', 'WRITE', 'wait_fd', 'wait_any', 'forget_fd', 'original_poll', 'original_select']
 
 READ = pyuv.UV_READABLE
 WRITE = pyuv.UV_WRITABLE
@@ -45,11 +45,11 @@ class _Watcher:
 
     __slots__ = ('loop', 'fd', 'poll', 'readers', 'writers', 'mask', 'on_events')
 
-    def __init__(self, loop: HubMixin, fd: int) -> None:
+    def __init__(self, loop: HubCore, fd: int) -> None:
         self.loop = loop
         self.fd = fd
-        self.readers: list[Callable[[Any], None]] = []
-        self.writers: list[Callable[[Any], None]] = []
+        self.readers: list[Waiter] = []
+        self.writers: list[Waiter] = []
         self.mask = 0
         self.on_events = self._on_events
         # libuv's uv_poll_init() makes the descriptor non-blocking, but the
@@ -63,11 +63,12 @@ class _Watcher:
         try:
             self.poll = pyuv.Poll(loop.uv_loop, fd)
         except pyuv.error.PollError as exc:
-            raise OSError(-exc.args[0], f'cannot watch fd {fd}: {exc.args[1]}') from None
+            raise from_pyuv_error(exc, f'cannot watch fd {fd}') from None
         if was_blocking:
             os.set_blocking(fd, True)
 
-    def _arm(self, mask: int) -> None:
+    def arm(self, mask: int) -> None:
+        """Watch for the events in *mask* (READ, WRITE, both or none)."""
         if mask == self.mask:
             return
         if mask:
@@ -82,52 +83,24 @@ class _Watcher:
             events = READ | WRITE
         if events & READ and self.readers:
             readers, self.readers = self.readers, []
-            for deliver in readers:
-                deliver(None)
+            for waiter in readers:
+                waiter.switch(None)
         if events & WRITE and self.writers:
             writers, self.writers = self.writers, []
-            for deliver in writers:
-                deliver(None)
+            for waiter in writers:
+                waiter.switch(None)
         if not self.poll.closed:
-            self._arm((READ if self.readers else 0) | (WRITE if self.writers else 0))
+            self.arm((READ if self.readers else 0) | (WRITE if self.writers else 0))
 
-    def wait(self, event: int, timeout: float | None) -> bool:
-        """Park until *event* (READ or WRITE); False if *timeout* expired first."""
-        loop = self.loop
-        current = getcurrent()
-        if current is loop._hub:
-            raise _blocking_in_loop('waiting for a file descriptor')
-        waiters = self.readers if event == READ else self.writers
-        if loop._thread_id is not None:
-            deliver = current.switch
-        else:
-            waiter = Waiter(loop)
-            deliver = waiter.switch
-        waiters.append(deliver)
-        timer = None
-        if timeout is not None:
-            timer = loop.call_later(max(timeout, 0.0), self._expire, waiters, deliver)
-        try:
-            self._arm(self.mask | event)
-            if loop._thread_id is not None:
-                outcome = loop._hub.switch()
-            else:
-                outcome = waiter.wait()
-        finally:
-            if timer is not None:
-                timer.cancel()
-            for index, candidate in enumerate(waiters):
-                if candidate is deliver:
-                    del waiters[index]
-                    break
-        return outcome is not TIMED_OUT
+    def add(self, event: int, waiter: Waiter) -> None:
+        """Wake *waiter* (with None) at the next *event* (READ or WRITE)."""
+        (self.readers if event == READ else self.writers).append(waiter)
+        self.arm(self.mask | event)
 
-    def _expire(self, waiters: list, deliver: Callable[[Any], None]) -> None:
-        for index, candidate in enumerate(waiters):
-            if candidate is deliver:
-                del waiters[index]
-                deliver(TIMED_OUT)
-                return
+    def discard(self, waiter: Waiter) -> None:
+        """Forget *waiter*, if it is still here (its wait has ended)."""
+        remove_identical(self.readers, waiter)
+        remove_identical(self.writers, waiter)
 
     def close(self) -> None:
         """Forget the descriptor; tasks still waiting are woken (their next call fails)."""
@@ -136,19 +109,11 @@ class _Watcher:
             del registry[self.fd]
         if not self.poll.closed:
             self.poll.close()
-        for deliver in self.readers + self.writers:
-            self.loop.call_soon(self._wake_if_waiting, deliver)
-
-    def _wake_if_waiting(self, deliver: Callable[[Any], None]) -> None:
-        for waiters in (self.readers, self.writers):
-            for index, candidate in enumerate(waiters):
-                if candidate is deliver:
-                    del waiters[index]
-                    deliver(None)
-                    return
+        for waiter in self.readers + self.writers:
+            waiter.wake()
 
 
-def _registry(loop: HubMixin) -> dict[int, _Watcher]:
+def _registry(loop: HubCore) -> dict[int, _Watcher]:
     registry = getattr(loop, '_evergreen_fd_watchers', None)
     if registry is None:
         registry = loop._evergreen_fd_watchers = {}
@@ -176,22 +141,65 @@ def wait_fd(fd: int, event: int, timeout: float | None = None) -> bool:
     """
     if fd < 0:
         raise OSError(errno.EBADF, 'Bad file descriptor')
-    loop = _find_loop()
+    loop = find_loop()
     # A closed loop serves nothing, and only rose-based loops have uv_loop
     # (looked up on the class: on a closed rose loop the property raises).
     if loop is None or loop.is_closed() or not hasattr(type(loop), 'uv_loop'):
         return _blocking_poll(fd, event, timeout)
+    watcher = _watcher(loop, fd)
+    waiter = Waiter(loop)
+    try:
+        watcher.add(event, waiter)
+        outcome = waiter.wait(timeout, 'waiting for a file descriptor')
+    finally:
+        watcher.discard(waiter)
+    return outcome is not TIMED_OUT
+
+
+def _watcher(loop: HubCore, fd: int) -> _Watcher:
     registry = _registry(loop)
     watcher = registry.get(fd)
     if watcher is None or watcher.poll.closed:
         watcher = registry[fd] = _Watcher(loop, fd)
-    return watcher.wait(event, timeout)
+    return watcher
+
+
+def wait_any(wanted: dict[int, int], timeout: float | None, what: str) -> None:
+    """Park until one of the descriptors (fd: READ|WRITE) may be ready, or *timeout*.
+
+    Needs an evergreen loop with ``uv_loop`` in this thread (``select`` checks).
+    One Waiter is handed to every descriptor: the first event wakes it, the
+    others find the wait over and are dropped.
+    """
+    loop = find_loop()
+    registry = _registry(loop)
+    waiter = Waiter(loop)
+    watching: list[_Watcher] = []
+    temporary: list[_Watcher] = []
+    try:
+        for fd, events in wanted.items():
+            if fd not in registry or registry[fd].poll.closed:
+                temporary.append(_watcher(loop, fd))
+            watcher = registry[fd]
+            watching.append(watcher)
+            for event in (READ, WRITE):
+                if events & event:
+                    watcher.add(event, waiter)
+        waiter.wait(timeout, what)
+    finally:
+        for watcher in watching:
+            watcher.discard(waiter)
+        for watcher in temporary:
+            # Not a cooperative socket's watcher: do not keep watching a
+            # descriptor we know nothing about (it may be closed any time).
+            if not watcher.readers and not watcher.writers:
+                watcher.close()
 
 
 def forget_fd(fd: int) -> None:
     """The descriptor is about to be closed: drop its watchers (on this thread's loop)."""
     try:
-        loop = _find_loop()
+        loop = find_loop()
     except RuntimeError:
         # A socket collected while greenlets are being torn down (interpreter
         # exit): no loop will watch anything any more.
