@@ -64,7 +64,7 @@ class HubMixin(HubCore):
 
     def close(self) -> None:
         """Kill the tasks still alive (briefly running the loop for them), then close."""
-        if self._tasks and not self.is_closed() and not self.is_running() \
+        if self.tasks() and not self.is_closed() and not self.is_running() \
                 and getcurrent() is not self.hub and get_ident() == self.owner_thread:
             kill_all(self, timeout=5.0)
         super().close()
@@ -77,7 +77,7 @@ class HubMixin(HubCore):
         else:
             state = 'idle'
         return (f'<{type(self).__module__}.{type(self).__qualname__} {state} '
-                f'tasks={len(self._tasks)} thread={self.owner_thread}>')
+                f'tasks={len(self.tasks())} thread={self.owner_thread}>')
 
 
 def _copy_task_outcome(future: Future) -> Callable[[Task], None]:
