@@ -1,7 +1,8 @@
 """evergreen's event loop: rose's asyncio loop, run by a hub greenlet, that spawns tasks.
 
 :class:`HubMixin` is :class:`evergreen.hub.HubCore` (the hub, waiting, running
-from outside; read :mod:`evergreen.hub` first) plus what needs tasks and
+from outside; read :mod:`evergreen.hub` first), :class:`evergreen.fds.FdWaits`
+(tasks waiting for descriptors beside ``add_reader``), plus what needs tasks and
 futures: ``spawn``, ``spawn_threadsafe``, and killing the tasks still alive
 when the loop is closed. :class:`EventLoop` mixes it into ``rose.EventLoop``
 (an asyncio loop on libuv), so coroutines and tasks share one loop in one
@@ -19,6 +20,7 @@ from greenlet import getcurrent
 
 import rose
 
+from .fds import FdWaits
 from .futures import Future
 from .hub import HubCore, get_loop, set_default_loop_class
 from .tasks import Task, kill_all
@@ -26,7 +28,7 @@ from .tasks import Task, kill_all
 __all__ = ['EventLoop', 'HubMixin', 'get_loop']
 
 
-class HubMixin(HubCore):
+class HubMixin(FdWaits, HubCore):
     """What turns an asyncio event loop class into an evergreen loop.
 
     Mixed into ``rose.EventLoop`` to make :class:`EventLoop`; it uses only the

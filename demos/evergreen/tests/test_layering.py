@@ -19,6 +19,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / 'evergreen'
 
 LAYERS = [
     'hub',            # the waiting primitive, the hub, per-thread state
+    'fds',            # tasks wait for descriptors beside add_reader/add_writer
     'aio',            # a greenlet waits for an asyncio awaitable
     'tasks',          # Task, spawn, sleep, joinall
     'futures',        # Future, executors, wait, as_completed
