@@ -53,7 +53,7 @@ def _evergreen(row: str, n: int) -> float:
 
     def channel() -> None:
         ch = Channel()
-        per_producer, per_consumer = n // 3, n // 2
+        per_producer, per_consumer = n // 6 * 2, n // 6 * 3   # as many received as sent
 
         def produce() -> None:
             for i in range(per_producer):
@@ -127,7 +127,7 @@ def _gevent(row: str, n: int) -> float:
 
     def channel() -> None:
         ch = gevent.queue.Channel()
-        per_producer, per_consumer = n // 3, n // 2
+        per_producer, per_consumer = n // 6 * 2, n // 6 * 3   # as many received as sent
 
         def produce() -> None:
             for i in range(per_producer):

@@ -108,7 +108,11 @@ class Waiter:
     on to the next waiter instead of losing it.
     """
 
-    __slots__ = ('loop', 'notified', '_greenlet', '_mode', '_value', '_exc')
+    __slots__ = ('loop', 'notified', '_greenlet', '_mode', '_value', '_exc', '_sent', '_sent_exc')
+
+    # A Waiter is its own entry in the loop's ready queue (see HubCore.ready):
+    # what the queue needs of a Handle, without one per wake-up.
+    _cancelled = False
 
     def __init__(self, loop: HubCore | None = None) -> None:
         self.loop = loop if loop is not None else get_loop()
@@ -117,6 +121,8 @@ class Waiter:
         self._greenlet: greenlet | None = None
         self._value: Any = None
         self._exc: BaseException | None = None
+        self._sent: Any = None
+        self._sent_exc: BaseException | None = None
 
     def __repr__(self) -> str:
         state = ('idle', 'parked', 'running the loop')[self._mode]
@@ -159,12 +165,30 @@ class Waiter:
     def wake(self, value: Any = None) -> None:
         """Schedule the wake-up with *value* (thread-safe)."""
         self.notified = True
-        self.loop.call_soon_anywhere(self._deliver, value, None)
+        loop = self.loop
+        if get_ident() == loop.owner_thread and not loop._debug:
+            self._sent, self._sent_exc = value, None
+            loop.ready(self)
+        else:
+            loop.call_soon_anywhere(self._deliver, value, None)
 
     def throw(self, exc: BaseException) -> None:
         """Schedule raising *exc* in the waiting greenlet (thread-safe)."""
         self.notified = True
         self.loop.call_soon_anywhere(self._deliver, None, exc)
+
+    def _run(self) -> None:
+        # Called by the loop's ready queue, as Handle._run is.
+        value, self._sent = self._sent, None
+        try:
+            self._deliver(value, None)
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self.loop.call_exception_handler({
+                'message': f'Exception in the wake-up of {self!r}',
+                'exception': exc,
+            })
 
     def switch(self, value: Any = None) -> None:
         """Wake up now, from a callback running in this waiter's loop."""
@@ -203,6 +227,32 @@ def remove_identical(items: list, item: Any) -> bool:
             del items[index]
             return True
     return False
+
+
+class _Ready:
+    """A callback in the ready queue (see HubCore.schedule): a Handle without the context copy."""
+
+    __slots__ = ('_loop', '_callback', '_cancelled')
+
+    def __init__(self, loop: HubCore, callback: Callable[[], object]) -> None:
+        self._loop = loop
+        self._callback = callback
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        self._callback = None
+
+    def _run(self) -> None:
+        try:
+            self._callback()
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            self._loop.call_exception_handler({
+                'message': f'Exception in callback {self._callback!r}',
+                'exception': exc,
+            })
 
 
 class _Hub(greenlet):
@@ -391,12 +441,32 @@ class HubCore:
     # ------------------------------------------------------------------
     # Scheduling and bookkeeping
 
-    def call_soon_anywhere(self, callback: Callable[..., object], *args: Any) -> None:
+    def ready(self, entry: Any) -> None:
+        """Put *entry* at the end of the ready queue (from the loop's thread, not in debug mode).
+
+        *entry* is what the queue holds -- a ``_cancelled`` flag and a
+        ``_run()`` method, like a Handle -- without a Handle's context copy:
+        a Waiter, or what :meth:`schedule` makes. asyncio's loops and rose
+        keep their ready callbacks in ``_ready`` and run them in order, so
+        this is ``call_soon`` minus the Handle, on any of them.
+        """
+        if self._closed:
+            raise RuntimeError('Event loop is closed')
+        self._ready.append(entry)
+
+    def schedule(self, callback: Callable[[], object]) -> Any:
+        """``call_soon(callback)``; the cheapest way from the loop's thread. Returns a cancellable."""
+        if self._debug or get_ident() != self.owner_thread:
+            return self.call_soon_anywhere(callback)
+        entry = _Ready(self, callback)
+        self.ready(entry)
+        return entry
+
+    def call_soon_anywhere(self, callback: Callable[..., object], *args: Any) -> Any:
         """call_soon from this loop's thread, call_soon_threadsafe from any other."""
         if get_ident() == self.owner_thread:
-            self.call_soon(callback, *args)
-        else:
-            self.call_soon_threadsafe(callback, *args)
+            return self.call_soon(callback, *args)
+        return self.call_soon_threadsafe(callback, *args)
 
     def next_task_number(self) -> int:
         """A number for a new task, unique on this loop."""

@@ -211,7 +211,7 @@ class Task:
         self._state = _STARTING
         loop.task_started(self)
         if delay is None:
-            self._start_handle = loop.call_soon(self._enter)
+            self._start_handle = loop.schedule(self._enter)
         else:
             self._start_handle = loop.call_later(delay, self._enter)
         return self
@@ -577,7 +577,7 @@ def sleep(seconds: float = 0) -> None:
     if seconds == 0:
         # A wake-up in the ready queue, behind everything already there (if
         # the task is killed meanwhile, the Waiter drops it).
-        loop.call_soon(waiter.switch)
+        waiter.wake()
         waiter.wait()
     else:
         waiter.wait(seconds)
