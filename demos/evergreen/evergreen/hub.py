@@ -48,6 +48,7 @@ from __future__ import annotations
 import threading
 from _thread import get_ident
 from asyncio import events
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -84,6 +85,9 @@ def blocking_in_loop_error(what: str = 'this call') -> BlockingInLoopError:
         '(evergreen.spawn), or await instead (an evergreen Task or Future is awaitable).')
 
 
+# How many wake-ups made while the hub runs wake-ups still run in that turn of the loop.
+WAKEUP_BUDGET = 64
+
 # Waiter modes.
 _IDLE, _PARKED, _RUNNING = 0, 1, 2
 
@@ -108,7 +112,7 @@ class Waiter:
     on to the next waiter instead of losing it.
     """
 
-    __slots__ = ('loop', 'notified', '_greenlet', '_mode', '_value', '_exc', '_sent', '_sent_exc')
+    __slots__ = ('loop', 'notified', '_greenlet', '_mode', '_value', '_exc', '_sent')
 
     # A Waiter is its own entry in the loop's ready queue (see HubCore.ready):
     # what the queue needs of a Handle, without one per wake-up.
@@ -122,7 +126,6 @@ class Waiter:
         self._value: Any = None
         self._exc: BaseException | None = None
         self._sent: Any = None
-        self._sent_exc: BaseException | None = None
 
     def __repr__(self) -> str:
         state = ('idle', 'parked', 'running the loop')[self._mode]
@@ -167,15 +170,15 @@ class Waiter:
         self.notified = True
         loop = self.loop
         if get_ident() == loop.owner_thread and not loop._debug:
-            self._sent, self._sent_exc = value, None
+            self._sent = value
             loop.ready(self)
         else:
-            loop.call_soon_anywhere(self._deliver, value, None)
+            loop.schedule(self._deliver, value, None)
 
     def throw(self, exc: BaseException) -> None:
         """Schedule raising *exc* in the waiting greenlet (thread-safe)."""
         self.notified = True
-        self.loop.call_soon_anywhere(self._deliver, None, exc)
+        self.loop.schedule(self._deliver, None, exc)
 
     def _run(self) -> None:
         # Called by the loop's ready queue, as Handle._run is.
@@ -232,20 +235,21 @@ def remove_identical(items: list, item: Any) -> bool:
 class _Ready:
     """A callback in the ready queue (see HubCore.schedule): a Handle without the context copy."""
 
-    __slots__ = ('_loop', '_callback', '_cancelled')
+    __slots__ = ('_loop', '_callback', '_args', '_cancelled')
 
-    def __init__(self, loop: HubCore, callback: Callable[[], object]) -> None:
+    def __init__(self, loop: HubCore, callback: Callable[..., object], args: tuple = ()) -> None:
         self._loop = loop
         self._callback = callback
+        self._args = args
         self._cancelled = False
 
     def cancel(self) -> None:
         self._cancelled = True
-        self._callback = None
+        self._callback = self._args = None
 
     def _run(self) -> None:
         try:
-            self._callback()
+            self._callback(*self._args)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -338,6 +342,11 @@ class HubCore:
         self._live_non_daemon = 0
         self._stop_when_idle = False
         self._task_counter = 0
+        # Wake-ups and task starts, run in order by one entry of the loop's
+        # ready queue (see ready()).
+        self._wakeups: deque = deque()
+        self._wakeups_entry = _Ready(self, self._run_wakeups)
+        self._wakeups_queued = False
         if thread_state.loop is None or thread_state.loop.is_closed():
             thread_state.loop = self
 
@@ -442,23 +451,49 @@ class HubCore:
     # Scheduling and bookkeeping
 
     def ready(self, entry: Any) -> None:
-        """Put *entry* at the end of the ready queue (from the loop's thread, not in debug mode).
+        """Run *entry* soon, after what is already ready (from the loop's thread, not in debug mode).
 
-        *entry* is what the queue holds -- a ``_cancelled`` flag and a
-        ``_run()`` method, like a Handle -- without a Handle's context copy:
-        a Waiter, or what :meth:`schedule` makes. asyncio's loops and rose
-        keep their ready callbacks in ``_ready`` and run them in order, so
-        this is ``call_soon`` minus the Handle, on any of them.
+        *entry* is what a loop's ready queue holds -- a ``_cancelled`` flag
+        and a ``_run()`` method, like a Handle -- without a Handle's context
+        copy: a Waiter, or what :meth:`schedule` makes. Entries wait in
+        evergreen's own queue, which one entry of the loop's ready queue
+        (asyncio's and rose's ``_ready``) runs in order; a task woken there
+        may wake another, which runs in the same turn, up to a budget, so a
+        hand-off between tasks costs no loop iteration -- as gevent runs its
+        callbacks -- while I/O and the loop's other callbacks still get a
+        turn every WAKEUP_BUDGET wake-ups.
         """
         if self._closed:
             raise RuntimeError('Event loop is closed')
-        self._ready.append(entry)
+        self._wakeups.append(entry)
+        if not self._wakeups_queued:
+            self._wakeups_queued = True
+            self._ready.append(self._wakeups_entry)
 
-    def schedule(self, callback: Callable[[], object]) -> Any:
-        """``call_soon(callback)``; the cheapest way from the loop's thread. Returns a cancellable."""
+    def _run_wakeups(self) -> None:
+        wakeups = self._wakeups
+        budget = len(wakeups) + WAKEUP_BUDGET
+        try:
+            while wakeups and budget:
+                budget -= 1
+                entry = wakeups.popleft()
+                if not entry._cancelled:
+                    entry._run()
+        finally:
+            entry = None
+            if wakeups and not self._closed:
+                self._ready.append(self._wakeups_entry)
+            else:
+                self._wakeups_queued = False
+
+    def schedule(self, callback: Callable[..., object], *args: Any) -> Any:
+        """``call_soon(callback, *args)`` in order with the wake-ups (see ready()); thread-safe.
+
+        Returns something with ``cancel()``.
+        """
         if self._debug or get_ident() != self.owner_thread:
-            return self.call_soon_anywhere(callback)
-        entry = _Ready(self, callback)
+            return self.call_soon_anywhere(callback, *args)
+        entry = _Ready(self, callback, args)
         self.ready(entry)
         return entry
 

@@ -294,7 +294,7 @@ class Task:
             self._finish_killed(exception, counted=True)
             return
         else:
-            loop.call_soon(self._throw_in, exception)
+            loop.schedule(self._throw_in, exception)
         if block and getcurrent() is not loop.hub:
             self.join(timeout)
 
