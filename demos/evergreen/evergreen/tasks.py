@@ -136,15 +136,10 @@ class Task:
         """
         self._main = True
 
-    @property
-    def _observed(self) -> bool:
-        return self.__observed
-
-    @_observed.setter
-    def _observed(self, value: bool) -> None:
-        self.__observed = value
-        if value:
-            self._report_on_del = False
+    def _observe(self) -> None:
+        # Somebody takes charge of the outcome: an exception is theirs, not the loop's to report.
+        self._observed = True
+        self._report_on_del = False
 
     def __del__(self) -> None:
         if not getattr(self, '_report_on_del', False):
@@ -278,7 +273,7 @@ class Task:
         if self._state == _DONE:
             return
         # Whoever kills a task chose how it ends: that is not an error to report.
-        self._observed = True
+        self._observe()
         loop = self._loop
         if threading.get_ident() != loop.owner_thread:
             loop.call_soon_threadsafe(self.kill, exception, False)
@@ -319,7 +314,7 @@ class Task:
         Raises TimeoutError if it does not end within *timeout* seconds,
         ``concurrent.futures.CancelledError`` if it was killed.
         """
-        self._observed = True
+        self._observe()
         if self._state != _DONE and not self.join(timeout):
             raise TimeoutError(f'{self!r} did not finish within {timeout} seconds')
         if self._killed:
@@ -330,7 +325,7 @@ class Task:
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
         """Wait for the task and return the exception it raised (None if it returned)."""
-        self._observed = True
+        self._observe()
         if self._state != _DONE and not self.join(timeout):
             raise TimeoutError(f'{self!r} did not finish within {timeout} seconds')
         if self._killed:
@@ -339,7 +334,7 @@ class Task:
 
     def add_done_callback(self, fn: Callable[[Task], object]) -> None:
         """Call ``fn(task)`` when the task ends (at once if it has), in the ending task."""
-        self._observed = True
+        self._observe()
         if self._state == _DONE:
             self._run_callback(fn)
         else:
@@ -357,7 +352,7 @@ class Task:
         If the awaiting coroutine is cancelled, the task is killed, as
         awaiting an asyncio Task propagates the cancellation.
         """
-        self._observed = True
+        self._observe()
         if self._state != _DONE:
             aloop = asyncio.get_running_loop()
             fut = aloop.create_future()
@@ -593,7 +588,7 @@ def joinall(tasks: Iterable[Task], timeout: float | None = None,
     tasks = list(tasks)
     if raise_error:
         for task in tasks:
-            task._observed = True
+            task._observe()
     pending = [t for t in tasks if not t.done()]
     # Not "timeout > 0": a NaN timeout must reach the Waiter, which refuses it.
     if pending and (timeout is None or not timeout <= 0):
