@@ -122,10 +122,8 @@ class Waiter:
         self.loop = loop if loop is not None else get_loop()
         self.notified = False
         self._mode = _IDLE
-        self._greenlet: greenlet | None = None
-        self._value: Any = None
-        self._exc: BaseException | None = None
-        self._sent: Any = None
+        # _greenlet is set by wait(), _sent by wake(), _value and _exc by a
+        # delivery to a greenlet running the loop: each is read only after.
 
     def __repr__(self) -> str:
         state = ('idle', 'parked', 'running the loop')[self._mode]
@@ -196,7 +194,12 @@ class Waiter:
     def switch(self, value: Any = None) -> None:
         """Wake up now, from a callback running in this waiter's loop."""
         self.notified = True
-        self._deliver(value, None)
+        if self._mode == _PARKED:
+            # _deliver's first case, inlined: libuv's read callback comes here per chunk.
+            self._mode = _IDLE
+            self._greenlet.switch(value)
+        else:
+            self._deliver(value, None)
 
     @property
     def waiting(self) -> bool:

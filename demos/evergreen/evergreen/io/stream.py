@@ -122,6 +122,7 @@ class Stream:
         self._read_error: OSError | None = None
         self._reading = False
         self._reader: Waiter | None = None
+        self._read_waiter: Waiter | None = None
         self._write_error: OSError | None = None
         self._drainers = WaitSlots()
         self._drain_level = 0
@@ -142,8 +143,14 @@ class Stream:
             raise self._closed_error()
         if not self._reading:
             self._start_reading()
-        # libuv's read callback hands the chunk straight to this waiter.
-        waiter = self._reader = Waiter(self._loop)
+        # libuv's read callback hands the chunk straight to this waiter. One
+        # per stream, reused: reads take turns, and the only wake-up that can
+        # come late (close()'s) finds no read after it (a closed stream
+        # refuses to wait).
+        waiter = self._read_waiter
+        if waiter is None:
+            waiter = self._read_waiter = Waiter(self._loop)
+        self._reader = waiter
         try:
             return waiter.wait(None, 'reading a stream')
         finally:
