@@ -70,8 +70,9 @@ present: setup ## Present a deck live with RISE: make present TALK=fosdem LANG=e
 	@$(if $(filter command line,$(origin LANG)),env -u LANG) $(ENV_PY) slides/present.py \
 	  --talk "$(TALK)" --lang "$(if $(filter command line,$(origin LANG)),$(LANG))"
 
-bench: setup ## Benchmark the echo servers on every loop (~13 min; BENCH=--quick: <1 min)
+bench: setup ## Benchmark the echo servers on every loop, then evergreen's core vs gevent (~15 min; BENCH=--quick: ~1 min)
 	@$(ENV_PY) -m tulip_echo bench --out bench-results $(BENCH)
+	@$(ENV_PY) demos/evergreen/benchmarks/core.py $(filter --quick,$(BENCH))
 
 clean: ## Remove build outputs (site/, build/, bench-results/, caches)
 	rm -rf site build bench-results .pytest_cache

@@ -29,8 +29,10 @@ or a Future. See :mod:`evergreen.bridge`.
 """
 
 from .bridge import to_thread, wait_for
-from .loop import TIMED_OUT, BlockingInLoopError, EventLoop, HubMixin, Waiter, get_loop
-from .tasks import Task, TaskExit, current_task, joinall, run, sleep, spawn, spawn_later
+from .hub import TIMED_OUT, BlockingInLoopError, Waiter, get_loop
+from .loop import EventLoop, HubMixin
+from .runner import run
+from .tasks import Task, TaskExit, current_task, joinall, sleep, spawn, spawn_later
 from .timeout import Timeout
 
 __all__ = [

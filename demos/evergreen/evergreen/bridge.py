@@ -15,7 +15,6 @@ loop's default thread pool and blocks only the calling task.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import contextvars
 import functools
@@ -24,8 +23,9 @@ from typing import Any, TypeVar
 
 from greenlet import getcurrent
 
+from .aio import wait_awaitable
 from .futures import wait as wait_futures
-from .loop import TIMED_OUT, Waiter, _blocking_in_loop, _find_loop, get_loop
+from .hub import blocking_in_loop_error, find_loop, get_loop
 from .tasks import Task
 
 __all__ = ['wait_for', 'to_thread']
@@ -50,41 +50,15 @@ def wait_for(aw: Awaitable[_T], timeout: float | None = None) -> _T:
         return aw.result(timeout)
     if isinstance(aw, concurrent.futures.Future):
         if not aw.done():
-            if getcurrent() is getattr(_find_loop(), '_hub', None):
-                raise _blocking_in_loop('evergreen.wait_for()')
+            loop = find_loop()
+            if loop is not None and getcurrent() is loop.hub:
+                raise blocking_in_loop_error('evergreen.wait_for()')
             # A stdlib future's result() would block the thread, and the loop
             # with it: evergreen's wait() parks only this task (outside a
             # loop it is concurrent.futures.wait, which blocks the thread).
             wait_futures((aw,), timeout)
         return aw.result(timeout=0)
-    loop = get_loop()
-    if getcurrent() is loop._hub:
-        if asyncio.iscoroutine(aw):
-            aw.close()
-        raise _blocking_in_loop('evergreen.wait_for()')
-    fut = asyncio.ensure_future(aw, loop=loop)
-    if not fut.done():
-        waiter = Waiter(loop)
-
-        def on_done(_: asyncio.Future) -> None:
-            waiter.switch()
-
-        fut.add_done_callback(on_done)
-        try:
-            outcome = waiter.wait(timeout)
-        except BaseException:
-            fut.remove_done_callback(on_done)
-            fut.cancel()
-            raise
-        if outcome is TIMED_OUT:
-            fut.remove_done_callback(on_done)
-            fut.cancel()
-            if not fut.done():
-                settled = Waiter(loop)
-                fut.add_done_callback(lambda _: settled.switch())
-                settled.wait()
-            raise TimeoutError(f'the awaitable did not complete within {timeout} seconds')
-    return fut.result()
+    return wait_awaitable(get_loop(), aw, timeout)
 
 
 def to_thread(fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> _T:

@@ -24,7 +24,7 @@ import collections
 from collections.abc import Iterator
 from typing import Any
 
-from .loop import Waiter
+from .hub import Waiter
 
 __all__ = ['Channel', 'ChannelClosed']
 

@@ -31,8 +31,8 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, TextIO
 
-from .loop import HubMixin, get_loop
-from .tasks import _stack_from
+from .hub import HubCore, get_loop
+from .tasks import MACHINERY_CODES, stack_from, task_running_in
 
 __all__ = ['Watchdog', 'StallReport', 'format_tasks', 'dump_tasks']
 
@@ -58,9 +58,7 @@ class StallReport:
 
 def _format_stack(frames: list[FrameType]) -> str:
     """Format *frames* (outermost first), leaving out the task machinery at the bottom."""
-    from .tasks import _MACHINERY_CODES, _TaskGreenlet
-    skip = set(_MACHINERY_CODES) | {_TaskGreenlet.run.__code__}
-    while frames and frames[0].f_code in skip:
+    while frames and frames[0].f_code in MACHINERY_CODES:
         frames = frames[1:]
     summary = traceback.StackSummary.extract((f, f.f_lineno) for f in frames)
     return ''.join(summary.format())
@@ -68,21 +66,10 @@ def _format_stack(frames: list[FrameType]) -> str:
 
 
 
-def _running_task(frame: FrameType | None) -> Any:
-    """The Task whose body *frame* belongs to, found by walking to its bootstrap frame."""
-    from .tasks import Task
-    bootstrap = Task._bootstrap.__code__
-    while frame is not None:
-        if frame.f_code is bootstrap:
-            return frame.f_locals.get('self')
-        frame = frame.f_back
-    return None
-
-
 class Watchdog:
     """Report whatever holds *loop* (default: the current one) longer than *threshold* seconds."""
 
-    def __init__(self, threshold: float = 0.5, *, loop: HubMixin | None = None,
+    def __init__(self, threshold: float = 0.5, *, loop: HubCore | None = None,
                  report: Callable[[StallReport], object] | None = None) -> None:
         if threshold <= 0:
             raise ValueError('threshold must be a positive number of seconds')
@@ -135,7 +122,7 @@ class Watchdog:
     def _watch(self) -> None:
         loop = self._loop
         while not self._stopping.wait(self._period):
-            thread_id = loop._thread_id
+            thread_id = loop.owner_thread if loop.is_running() else None
             beat = self._beat
             stalled = time.monotonic() - beat
             if thread_id is None or stalled < self.threshold or self._reported_beat == beat:
@@ -144,8 +131,8 @@ class Watchdog:
             if frame is None or self._beat != beat:
                 continue
             self._reported_beat = beat
-            report = StallReport(duration=stalled, task=_running_task(frame),
-                                 stack=_format_stack(_stack_from(frame)))
+            report = StallReport(duration=stalled, task=task_running_in(frame),
+                                 stack=_format_stack(stack_from(frame)))
             del frame
             self.reports.append(report)
             try:
@@ -154,7 +141,7 @@ class Watchdog:
                 logger.exception('the watchdog report callback failed')
 
 
-def format_tasks(loop: HubMixin | None = None) -> str:
+def format_tasks(loop: HubCore | None = None) -> str:
     """Every task alive on *loop* (default: the current one), with where it is blocked."""
     loop = loop if loop is not None else get_loop()
     lines = [f'{loop!r}:']
@@ -165,6 +152,6 @@ def format_tasks(loop: HubMixin | None = None) -> str:
     return '\n'.join(lines)
 
 
-def dump_tasks(loop: HubMixin | None = None, file: TextIO | None = None) -> None:
+def dump_tasks(loop: HubCore | None = None, file: TextIO | None = None) -> None:
     """Print format_tasks() to *file* (default: standard error)."""
     print(format_tasks(loop), file=file if file is not None else sys.stderr)

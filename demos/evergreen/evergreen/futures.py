@@ -40,7 +40,7 @@ from typing import Any
 
 from greenlet import GreenletExit
 
-from .loop import HubMixin, Waiter, _find_loop, get_loop
+from .hub import HubCore, Waiter, find_loop, get_loop
 from .tasks import Task, TaskExit, current_task, joinall
 
 __all__ = ['Future', 'Executor', 'TaskPoolExecutor', 'ThreadPoolExecutor', 'ProcessPoolExecutor',
@@ -71,7 +71,7 @@ class Future(_cf.Future):
 
     def _wait_done(self, timeout: float | None) -> bool:
         """Wait cooperatively until done; False if it is not done after *timeout* (or no loop)."""
-        loop = _find_loop()
+        loop = find_loop()
         if loop is None:
             return False
         waiter = Waiter(loop)
@@ -143,7 +143,7 @@ class TaskPoolExecutor(Executor):
     _counter = itertools.count(1)
 
     def __init__(self, max_workers: int | None = None, task_name_prefix: str = '', *,
-                 loop: HubMixin | None = None) -> None:
+                 loop: HubCore | None = None) -> None:
         if max_workers is None:
             max_workers = 100
         if not isinstance(max_workers, int) or isinstance(max_workers, bool):
@@ -293,7 +293,7 @@ class ProcessPoolExecutor(_cf.ProcessPoolExecutor):
 
         In a task, the wait parks only the task; elsewhere it is the standard one.
         """
-        if not wait or _find_loop() is None:
+        if not wait or find_loop() is None:
             super().shutdown(wait, cancel_futures=cancel_futures)
             return
         # The standard shutdown joins the pool's manager thread, which ends
@@ -355,7 +355,7 @@ class _FutureWatcher:
     (including "cancelled and notified"), from whatever thread makes them.
     """
 
-    def __init__(self, loop: HubMixin, fs: Iterable[_cf.Future]) -> None:
+    def __init__(self, loop: HubCore, fs: Iterable[_cf.Future]) -> None:
         self.waiter: Waiter | None = None
         self.loop = loop
         self.finished: collections.deque = collections.deque()
@@ -408,7 +408,7 @@ def wait(fs: Iterable[_cf.Future], timeout: float | None = None,
     if return_when not in (FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED):
         raise ValueError(f'Invalid return condition: {return_when!r}')
     fs = set(fs)
-    loop = _find_loop()
+    loop = find_loop()
     if loop is None:
         return _cf.wait(fs, timeout, return_when)
 
@@ -440,7 +440,7 @@ def as_completed(fs: Iterable[_cf.Future], timeout: float | None = None) -> Iter
     deadline = None if timeout is None else time.monotonic() + timeout
     fs = set(fs)
     total = len(fs)
-    loop = _find_loop()
+    loop = find_loop()
     if loop is None:
         yield from _cf.as_completed(fs, timeout)
         return

@@ -27,7 +27,7 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from .loop import Waiter
+from .hub import Waiter
 
 __all__ = ['Lock', 'RLock', 'Semaphore', 'BoundedSemaphore', 'Condition', 'Event', 'Barrier',
            'BrokenBarrierError']

@@ -20,7 +20,7 @@ import time
 from queue import Empty, Full
 from typing import Any
 
-from .loop import Waiter
+from .hub import Waiter
 
 __all__ = ['Queue', 'LifoQueue', 'PriorityQueue', 'SimpleQueue', 'Empty', 'Full', 'ShutDown']
 

@@ -22,7 +22,6 @@ import asyncio
 import contextvars
 import inspect
 import os
-import signal
 import threading
 import weakref
 from collections.abc import Callable, Iterable
@@ -31,9 +30,10 @@ from typing import Any
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from .loop import HubMixin, Waiter, _thread_state, get_loop
+from .aio import wait_awaitable
+from .hub import HubCore, Waiter, get_loop
 
-__all__ = ['Task', 'TaskExit', 'spawn', 'spawn_later', 'sleep', 'current_task', 'joinall', 'run']
+__all__ = ['Task', 'TaskExit', 'spawn', 'spawn_later', 'sleep', 'current_task', 'joinall']
 
 _NEW, _STARTING, _RUNNING, _DONE = 'initial', 'started', 'running', 'done'
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -55,8 +55,8 @@ class _TaskGreenlet(greenlet):
     garbage collection. While the greenlet runs, its frames hold the task.
     """
 
-    def __init__(self, task: Task, loop: HubMixin) -> None:
-        super().__init__(parent=loop._hub)
+    def __init__(self, task: Task, loop: HubCore) -> None:
+        super().__init__(parent=loop.hub)
         self._task_ref = weakref.ref(task)
         self.evergreen_loop = loop
 
@@ -68,9 +68,9 @@ class _TaskGreenlet(greenlet):
         self._task_ref()._bootstrap()
 
 
-def _waiter_for(loop: HubMixin) -> Waiter:
+def _waiter_for(loop: HubCore) -> Waiter:
     """A Waiter for the current greenlet, waiting on *loop* if this is its thread."""
-    if loop._owner_thread == threading.get_ident():
+    if loop.owner_thread == threading.get_ident():
         return Waiter(loop)
     return Waiter(get_loop())
 
@@ -94,7 +94,7 @@ class Task:
 
     def __init__(self, target: Callable[..., Any] | None = None, name: str | None = None,
                  args: Iterable[Any] = (), kwargs: dict[str, Any] | None = None, *,
-                 daemon: bool | None = None, loop: HubMixin | None = None,
+                 daemon: bool | None = None, loop: HubCore | None = None,
                  context: contextvars.Context | None = None) -> None:
         if target is not None and not callable(target):
             raise TypeError(f'target must be callable, not {type(target).__name__}')
@@ -105,7 +105,7 @@ class Task:
         self._target = target
         self._args = tuple(args)
         self._kwargs = dict(kwargs) if kwargs else {}
-        self._ident = self._loop._next_task_number()
+        self._ident = self._loop.next_task_number()
         if name is None:
             name = f'Task-{self._ident}'
             if target is not None:
@@ -129,15 +129,17 @@ class Task:
         # evergreen.run()'s main task: its exception goes to run()'s caller.
         self._main = False
 
-    @property
-    def _observed(self) -> bool:
-        return self.__observed
+    def set_main(self) -> None:
+        """Internal (evergreen.run()): this task's exception goes to whoever runs the loop.
 
-    @_observed.setter
-    def _observed(self, value: bool) -> None:
-        self.__observed = value
-        if value:
-            self._report_on_del = False
+        It is not reported as unretrieved, and a SystemExit ending it stops the loop.
+        """
+        self._main = True
+
+    def _observe(self) -> None:
+        # Somebody takes charge of the outcome: an exception is theirs, not the loop's to report.
+        self._observed = True
+        self._report_on_del = False
 
     def __del__(self) -> None:
         if not getattr(self, '_report_on_del', False):
@@ -180,7 +182,7 @@ class Task:
         self._daemon = bool(daemonic)
 
     @property
-    def loop(self) -> HubMixin:
+    def loop(self) -> HubCore:
         return self._loop
 
     def start(self) -> Task:
@@ -192,7 +194,7 @@ class Task:
             raise RuntimeError('tasks can only be started once')
         loop = self._loop
         loop._check_closed()
-        if threading.get_ident() != loop._owner_thread:
+        if threading.get_ident() != loop.owner_thread:
             raise RuntimeError('a task must be started in its loop\'s thread; '
                                'from another thread use loop.spawn_threadsafe()')
         g = _TaskGreenlet(self, loop)
@@ -202,9 +204,9 @@ class Task:
         self._context = None
         self._greenlet = g
         self._state = _STARTING
-        loop._task_started(self)
+        loop.task_started(self)
         if delay is None:
-            self._start_handle = loop.call_soon(self._enter)
+            self._start_handle = loop.schedule(self._enter)
         else:
             self._start_handle = loop.call_later(delay, self._enter)
         return self
@@ -224,8 +226,7 @@ class Task:
         if target is None:
             return None
         if inspect.iscoroutinefunction(target):
-            from .bridge import wait_for
-            return wait_for(target(*args, **kwargs))
+            return wait_awaitable(get_loop(), target(*args, **kwargs))
         return target(*args, **kwargs)
 
     def join(self, timeout: float | None = None) -> bool:
@@ -272,9 +273,9 @@ class Task:
         if self._state == _DONE:
             return
         # Whoever kills a task chose how it ends: that is not an error to report.
-        self._observed = True
+        self._observe()
         loop = self._loop
-        if threading.get_ident() != loop._owner_thread:
+        if threading.get_ident() != loop.owner_thread:
             loop.call_soon_threadsafe(self.kill, exception, False)
         elif self._state == _NEW:
             self._finish_killed(exception, counted=False)
@@ -288,8 +289,8 @@ class Task:
             self._finish_killed(exception, counted=True)
             return
         else:
-            loop.call_soon(self._throw_in, exception)
-        if block and getcurrent() is not loop._hub:
+            loop.schedule(self._throw_in, exception)
+        if block and getcurrent() is not loop.hub:
             self.join(timeout)
 
     def _throw_in(self, exception: BaseException) -> None:
@@ -313,7 +314,7 @@ class Task:
         Raises TimeoutError if it does not end within *timeout* seconds,
         ``concurrent.futures.CancelledError`` if it was killed.
         """
-        self._observed = True
+        self._observe()
         if self._state != _DONE and not self.join(timeout):
             raise TimeoutError(f'{self!r} did not finish within {timeout} seconds')
         if self._killed:
@@ -324,7 +325,7 @@ class Task:
 
     def exception(self, timeout: float | None = None) -> BaseException | None:
         """Wait for the task and return the exception it raised (None if it returned)."""
-        self._observed = True
+        self._observe()
         if self._state != _DONE and not self.join(timeout):
             raise TimeoutError(f'{self!r} did not finish within {timeout} seconds')
         if self._killed:
@@ -333,7 +334,7 @@ class Task:
 
     def add_done_callback(self, fn: Callable[[Task], object]) -> None:
         """Call ``fn(task)`` when the task ends (at once if it has), in the ending task."""
-        self._observed = True
+        self._observe()
         if self._state == _DONE:
             self._run_callback(fn)
         else:
@@ -351,11 +352,11 @@ class Task:
         If the awaiting coroutine is cancelled, the task is killed, as
         awaiting an asyncio Task propagates the cancellation.
         """
-        self._observed = True
+        self._observe()
         if self._state != _DONE:
             aloop = asyncio.get_running_loop()
             fut = aloop.create_future()
-            same_thread = threading.get_ident() == self._loop._owner_thread
+            same_thread = threading.get_ident() == self._loop.owner_thread
 
             def on_done(task: Task) -> None:
                 if same_thread:
@@ -409,7 +410,7 @@ class Task:
         self._target = self._args = self._kwargs = None
         loop = self._loop
         if counted:
-            loop._task_finished(self)
+            loop.task_finished(self)
         joiners, self._joiners = self._joiners, []
         closed = loop.is_closed()
         if not closed:
@@ -421,7 +422,7 @@ class Task:
         if exc is None or closed:
             return
         if isinstance(exc, KeyboardInterrupt) or (self._main and isinstance(exc, SystemExit)):
-            loop._propagate(exc)
+            loop.propagate(exc)
         elif not self._observed and not self._main and not isinstance(exc, SystemExit):
             self._report_on_del = True
 
@@ -460,10 +461,10 @@ class Task:
     def get_stack(self) -> list:
         """The frames of the task where it is blocked, outermost first (empty if not blocked)."""
         g = self._greenlet
-        return _stack_from(g.gr_frame if g is not None and g is not getcurrent() else None)
+        return stack_from(g.gr_frame if g is not None and g is not getcurrent() else None)
 
 
-def _stack_from(frame: Any) -> list:
+def stack_from(frame: Any) -> list:
     """*frame* and its callers, outermost first."""
     stack = []
     while frame is not None:
@@ -480,7 +481,7 @@ def _without_evergreen_frames(exc: BaseException) -> BaseException:
     cycle), delaying the report of an exception nobody retrieved.
     """
     tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code in _MACHINERY_CODES:
+    while tb is not None and tb.tb_frame.f_code in MACHINERY_CODES:
         tb = tb.tb_next
     return exc.with_traceback(tb)
 
@@ -510,7 +511,18 @@ def _where_blocked(g: greenlet | None) -> str:
     return where
 
 
-_MACHINERY_CODES = frozenset({Task._bootstrap.__code__, Task.run.__code__})
+MACHINERY_CODES = frozenset({Task._bootstrap.__code__, Task.run.__code__, _TaskGreenlet.run.__code__})
+"""The code of the frames every task's stack starts with (left out of reports)."""
+
+
+def task_running_in(frame: Any) -> Task | None:
+    """The Task whose body *frame* belongs to (walking out to its bootstrap frame), or None."""
+    bootstrap = Task._bootstrap.__code__
+    while frame is not None:
+        if frame.f_code is bootstrap:
+            return frame.f_locals.get('self')
+        frame = frame.f_back
+    return None
 
 
 def _resolve(fut: asyncio.Future) -> None:
@@ -558,11 +570,10 @@ def sleep(seconds: float = 0) -> None:
     loop = get_loop()
     waiter = Waiter(loop)
     if seconds == 0:
-        handle = loop.call_soon(waiter._deliver, None, None)
-        try:
-            waiter.wait()
-        finally:
-            handle.cancel()
+        # A wake-up in the ready queue, behind everything already there (if
+        # the task is killed meanwhile, the Waiter drops it).
+        waiter.wake()
+        waiter.wait()
     else:
         waiter.wait(seconds)
 
@@ -577,7 +588,7 @@ def joinall(tasks: Iterable[Task], timeout: float | None = None,
     tasks = list(tasks)
     if raise_error:
         for task in tasks:
-            task._observed = True
+            task._observe()
     pending = [t for t in tasks if not t.done()]
     # Not "timeout > 0": a NaN timeout must reach the Waiter, which refuses it.
     if pending and (timeout is None or not timeout <= 0):
@@ -605,100 +616,9 @@ def joinall(tasks: Iterable[Task], timeout: float | None = None,
     return [t for t in tasks if t.done()]
 
 
-def _kill_all(loop: HubMixin, timeout: float | None) -> bool:
+def kill_all(loop: HubCore, timeout: float | None) -> bool:
     """Kill every task alive on *loop*; wait for them (at most *timeout*); True if all ended."""
-    tasks = list(loop._tasks)
+    tasks = loop.tasks()
     for task in tasks:
         task.kill(block=False)
     return len(joinall(tasks, timeout)) == len(tasks)
-
-
-def _cancel_asyncio_tasks(loop: HubMixin) -> None:
-    """Cancel the asyncio tasks left on *loop* and wait for them, as asyncio.run() does."""
-    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-    if not pending:
-        return
-    for t in pending:
-        t.cancel()
-    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    for t in pending:
-        if not t.cancelled() and t.exception() is not None:
-            loop.call_exception_handler({
-                'message': 'unhandled exception during evergreen.run() shutdown',
-                'exception': t.exception(),
-                'task': t,
-            })
-
-
-def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run ``fn(*args, **kwargs)`` as the main task of a fresh loop; return its result.
-
-    The loop runs until the main task and every task it spawned (directly or
-    not) have ended -- daemon tasks excepted: they are killed at the end, as
-    are asyncio tasks still pending (as ``asyncio.run()`` does). The main
-    task's exception is raised here. Ctrl+C raises KeyboardInterrupt in the
-    main task where it blocks; if it is not caught there, the other tasks are
-    killed and ``run()`` raises it. *fn* may be an ``async def`` function.
-    With ``EVERGREEN_WATCHDOG=seconds`` in the environment, a
-    :class:`evergreen.diagnostics.Watchdog` reports tasks that hold the loop.
-    """
-    if asyncio.events._get_running_loop() is not None:
-        raise RuntimeError('evergreen.run() cannot be called from a running event loop')
-    if current_task() is not None:
-        raise RuntimeError('evergreen.run() cannot be called from a task; use spawn()')
-    from .loop import EventLoop
-    previous = _thread_state.loop
-    loop = EventLoop()
-    _thread_state.loop = loop
-    main = Task(target=fn, args=args, kwargs=kwargs, name='MainTask', loop=loop)
-    main._main = True
-    sigint_handled = False
-    watchdog = None
-    try:
-        if (threading.current_thread() is threading.main_thread()
-                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
-            def on_sigint() -> None:
-                # One Ctrl+C goes to the main task; the next one to Python's handler.
-                loop.remove_signal_handler(signal.SIGINT)
-                if main.is_alive():
-                    main.kill(KeyboardInterrupt(), block=False)
-                else:
-                    loop._propagate(KeyboardInterrupt())
-            try:
-                loop.add_signal_handler(signal.SIGINT, on_sigint)
-                sigint_handled = True
-            except (RuntimeError, ValueError, NotImplementedError):
-                pass
-        watchdog = _watchdog_from_environment(loop)
-        main.start()
-        try:
-            loop.run()
-        except BaseException:
-            _kill_all(loop, timeout=5.0)
-            raise
-        _kill_all(loop, timeout=5.0)
-        _cancel_asyncio_tasks(loop)
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.run_until_complete(loop.shutdown_default_executor())
-        return main.result(timeout=0)
-    finally:
-        if watchdog is not None:
-            watchdog.stop()
-        if sigint_handled and not loop.is_closed():
-            loop.remove_signal_handler(signal.SIGINT)
-        loop.close()
-        _thread_state.loop = previous
-
-
-def _watchdog_from_environment(loop: HubMixin) -> Any:
-    """A started Watchdog if EVERGREEN_WATCHDOG holds a threshold in seconds."""
-    setting = os.environ.get('EVERGREEN_WATCHDOG')
-    if not setting:
-        return None
-    try:
-        threshold = float(setting)
-    except ValueError:
-        raise ValueError(f'EVERGREEN_WATCHDOG must be a number of seconds, not {setting!r}') from None
-    from .diagnostics import Watchdog
-    return Watchdog(threshold, loop=loop).start()
-

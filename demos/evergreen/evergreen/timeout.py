@@ -20,7 +20,7 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from .loop import HubMixin, get_loop
+from .hub import HubCore, get_loop
 
 __all__ = ['Timeout', 'Expired']
 
@@ -49,7 +49,7 @@ class Timeout:
                 raise ValueError('seconds must not be NaN')
         self.seconds = seconds
         self.expired = False
-        self._loop: HubMixin | None = None
+        self._loop: HubCore | None = None
         self._greenlet: Any = None
         self._handle: Any = None
         self._error: Expired | None = None
@@ -59,7 +59,7 @@ class Timeout:
             raise RuntimeError('this Timeout is already in use')
         loop = get_loop()
         current = getcurrent()
-        if current is loop._hub:
+        if current is loop.hub:
             raise RuntimeError('Timeout cannot be used in the event loop itself '
                                '(a callback or a coroutine): use asyncio.timeout() there')
         self._loop = loop
@@ -77,7 +77,7 @@ class Timeout:
             return
         self.expired = True
         self._error = Expired(self)
-        self._loop._interrupt(g, self._error)
+        self._loop.interrupt(g, self._error)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> bool | None:

@@ -15,7 +15,7 @@ import os
 import pytest
 
 import evergreen
-from evergreen.loop import _thread_state
+from evergreen.hub import thread_state
 
 
 class SelectorHubLoop(evergreen.HubMixin, asyncio.SelectorEventLoop):
@@ -44,7 +44,7 @@ def _close_loop(loop, previous) -> None:
         if not loop.is_closed():
             loop.close()
     finally:
-        _thread_state.loop = previous
+        thread_state.loop = previous
     gc.collect()  # tasks that failed unobserved report when collected
     reports = loop.reports
     if reports:
@@ -55,9 +55,9 @@ def _close_loop(loop, previous) -> None:
 @pytest.fixture(params=list(LOOP_FACTORIES))
 def loop(request):
     """A fresh evergreen loop (rose, then selector), current for the test's thread."""
-    previous = _thread_state.loop
+    previous = thread_state.loop
     loop = _make_loop(LOOP_FACTORIES[request.param])
-    _thread_state.loop = loop
+    thread_state.loop = loop
     yield loop
     _close_loop(loop, previous)
 
@@ -65,9 +65,9 @@ def loop(request):
 @pytest.fixture
 def uv_loop():
     """A fresh evergreen loop on rose (for native I/O), current for the test's thread."""
-    previous = _thread_state.loop
+    previous = thread_state.loop
     loop = _make_loop(evergreen.EventLoop)
-    _thread_state.loop = loop
+    thread_state.loop = loop
     yield loop
     _close_loop(loop, previous)
 
@@ -75,7 +75,7 @@ def uv_loop():
 def _main_task_runner(loop):
     def run_main(fn, *args, **kwargs):
         task = evergreen.Task(target=fn, args=args, kwargs=kwargs, name='TestMain', loop=loop)
-        task._main = True
+        task.set_main()
         task.start()
         loop.run()
         return task.result(timeout=0)

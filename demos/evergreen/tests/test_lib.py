@@ -255,6 +255,60 @@ def test_select_and_poll(no_fd_leak, uv_run):
 # time
 
 
+def test_a_task_and_add_reader_watch_one_descriptor_at_once(run):
+    """The loop's one registry: a task waiting on a socket and an asyncio reader of it both run."""
+    def main():
+        loop = evergreen.get_loop()
+        a, b = socket.socketpair()
+        with a, b:
+            got = []
+            loop.add_reader(a.fileno(), lambda: got.append(a.recv(16, stdlib_socket.MSG_PEEK)))
+            waiting = evergreen.spawn(a.recv, 16)
+            evergreen.sleep(0.01)
+            b.sendall(b'ping')
+            assert waiting.result(timeout=2) == b'ping'
+            assert got and got[0] == b'ping'
+            # The task is gone: the reader alone is called again, as usual.
+            got.clear()
+            b.sendall(b'more')
+            for _ in range(100):
+                if got:
+                    break
+                evergreen.sleep(0.01)
+            assert got[0] == b'more'
+            assert loop.remove_reader(a.fileno()) is True
+            assert a.recv(16) == b'more'
+            assert loop.remove_reader(a.fileno()) is False
+
+    run(main)
+
+
+def test_a_task_reads_while_an_asyncio_writer_watches(run):
+    """Opposite sides of one descriptor: a task's recv() and add_writer's callback."""
+    def main():
+        loop = evergreen.get_loop()
+        a, b = socket.socketpair()
+        with a, b:
+            writable = []
+            loop.add_writer(a.fileno(), lambda: (writable.append(True), loop.remove_writer(a.fileno())))
+            waiting = evergreen.spawn(a.recv, 16)
+            evergreen.sleep(0.01)
+            assert writable == [True]
+            b.sendall(b'x')
+            assert waiting.result(timeout=2) == b'x'
+            # And the other way round: the writer registered while the task waits.
+            waiting = evergreen.spawn(a.recv, 16)
+            evergreen.sleep(0.01)
+            loop.add_writer(a.fileno(), lambda: (writable.append(True), loop.remove_writer(a.fileno())))
+            evergreen.sleep(0.01)
+            assert writable == [True, True]
+            b.sendall(b'y')
+            assert waiting.result(timeout=2) == b'y'
+            assert loop.remove_writer(a.fileno()) is False
+
+    run(main)
+
+
 def test_time_sleep_is_cooperative(uv_run):
     def main():
         started = time.monotonic()

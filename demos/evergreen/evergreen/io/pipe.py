@@ -14,10 +14,12 @@ from typing import Any
 
 import pyuv
 
-from ..loop import HubMixin, get_loop
+from rose.errors import from_pyuv_error, uv_error
+
+from ..hub import HubCore, get_loop
 from ..timeout import Timeout
 from .server import StreamServer
-from .stream import Stream, from_pyuv_error, uv_error, wait_for_request
+from .stream import Stream, wait_for_request
 
 __all__ = ['PipeStream', 'PipeClient', 'PipeConnection', 'PipeServer', 'serve_pipe']
 
@@ -35,7 +37,7 @@ class PipeStream(Stream):
     """A connected pipe stream (see Stream for reading and writing)."""
 
     @classmethod
-    def open(cls, fd: int, loop: HubMixin | None = None) -> PipeStream:
+    def open(cls, fd: int, loop: HubCore | None = None) -> PipeStream:
         """Wrap the open descriptor *fd*; the stream owns it (closing the stream closes it)."""
         loop = loop if loop is not None else get_loop()
         handle = pyuv.Pipe(loop.uv_loop, False)
@@ -57,7 +59,7 @@ class PipeConnection(PipeStream):
 class PipeClient(PipeStream):
     """A pipe stream that connects out: ``PipeClient().connect(path)``."""
 
-    def __init__(self, loop: HubMixin | None = None) -> None:
+    def __init__(self, loop: HubCore | None = None) -> None:
         loop = loop if loop is not None else get_loop()
         super().__init__(pyuv.Pipe(loop.uv_loop, False), loop)
         self._path: str | None = None
@@ -130,7 +132,7 @@ class PipeServer(StreamServer):
 
 
 def serve_pipe(handler: Callable[[Any], object], path: Any, backlog: int = 511,
-               loop: HubMixin | None = None) -> PipeServer:
+               loop: HubCore | None = None) -> PipeServer:
     """A PipeServer bound to *path* and listening."""
     server = PipeServer(handler, loop=loop)
     try:

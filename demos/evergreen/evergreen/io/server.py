@@ -7,9 +7,11 @@ from typing import Any
 
 import pyuv
 
-from ..loop import HubMixin, get_loop
+from rose.errors import from_pyuv_error, uv_error
+
+from ..hub import HubCore, get_loop
 from ..tasks import Task, current_task, joinall
-from .stream import Stream, WaitSlots, from_pyuv_error, uv_error
+from .stream import Stream, WaitSlots
 
 __all__ = ['StreamServer']
 
@@ -28,7 +30,7 @@ class StreamServer:
 
     _connection_class: type[Stream] = Stream
 
-    def __init__(self, handler: Callable[[Any], object], *, loop: HubMixin | None = None,
+    def __init__(self, handler: Callable[[Any], object], *, loop: HubCore | None = None,
                  name: str | None = None) -> None:
         if not callable(handler):
             raise TypeError(f'handler must be callable, not {type(handler).__name__}')
@@ -113,7 +115,7 @@ class StreamServer:
         self._closed = True
         if not self._handle.closed:
             self._handle.close()
-        self._close_waiters.wake_all_soon(self._loop)
+        self._close_waiters.wake_all_soon()
 
     def wait_closed(self, timeout: float | None = None) -> bool:
         """Wait until every connection handler has finished; False if *timeout* expired first."""

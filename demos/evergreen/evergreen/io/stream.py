@@ -10,21 +10,18 @@ path is the whole hot path of an echo server.
 from __future__ import annotations
 
 import errno
-import os
 from asyncio import IncompleteReadError, LimitOverrunError
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyuv
-from greenlet import getcurrent
 
-from ..loop import HubMixin, Waiter, _blocking_in_loop, get_loop
+from rose.errors import UV_EAGAIN, UV_ECANCELED, UV_EOF, from_pyuv_error, uv_error
 
-__all__ = ['Stream', 'uv_error', 'IncompleteReadError', 'LimitOverrunError']
+from ..hub import HubCore, Waiter, get_loop, remove_identical
 
-UV_EOF = pyuv.errno.UV_EOF
-UV_EAGAIN = pyuv.errno.UV_EAGAIN
-UV_ECANCELED = pyuv.errno.UV_ECANCELED
+__all__ = ['Stream', 'WaitSlots', 'wait_for_request',
+           'IncompleteReadError', 'LimitOverrunError']
 
 # Stop reading from the kernel when this much is buffered and nobody reads.
 READ_LIMIT = 256 * 1024
@@ -33,28 +30,6 @@ WRITE_HIGH = 256 * 1024
 WRITE_LOW = 64 * 1024
 # A closing stream with unsent data gets this long to send it.
 CLOSE_LINGER = 30.0
-
-
-def uv_error(code: int, context: str | None = None) -> OSError:
-    """The OSError (subclass chosen by errno, as the stdlib does) for libuv error *code*."""
-    if code == UV_EOF:
-        number, message = errno.ECONNRESET, 'Connection lost (end of stream)'
-    else:
-        number = -code
-        message = os.strerror(number) if number in errno.errorcode else pyuv.errno.strerror(code)
-    if context:
-        message = f'{message}: {context}'
-    return OSError(number, message)
-
-
-def from_pyuv_error(exc: BaseException, context: str | None = None) -> OSError:
-    """Convert an exception raised by a pyuv call into an OSError."""
-    if isinstance(exc, pyuv.error.HandleClosedError):
-        return OSError(errno.EBADF, 'Bad file descriptor: the stream is closed')
-    args = getattr(exc, 'args', ())
-    if args and isinstance(args[0], int):
-        return uv_error(args[0], context)
-    return OSError(errno.EIO, f'{exc}: {context}' if context else str(exc))
 
 
 def _as_bytes_like(data: Any) -> Any:
@@ -68,73 +43,44 @@ def _as_bytes_like(data: Any) -> Any:
         raise TypeError(f'data must be a bytes-like object, not {type(data).__name__}') from None
 
 
-def park(loop: HubMixin, add: Callable[[Callable[[Any], None]], None],
-         remove: Callable[[Callable[[Any], None]], None], what: str) -> Any:
-    """Park the current greenlet until the callable given to *add* is called.
-
-    ``add(deliver)`` stores ``deliver`` where a libuv callback will call it
-    with a value; ``remove(deliver)`` takes it away when the wait ends (for
-    whatever reason). Inside a running loop ``deliver`` is the greenlet's own
-    ``switch`` -- the fast path; outside, a Waiter runs the loop until delivery.
-    ``deliver`` must only be called from a loop callback.
-    """
-    current = getcurrent()
-    if current is loop._hub:
-        raise _blocking_in_loop(what)
-    if loop._thread_id is not None:
-        deliver = current.switch
-        add(deliver)
-        try:
-            return loop._hub.switch()
-        finally:
-            remove(deliver)
-    waiter = Waiter(loop)
-    deliver = waiter.switch
-    add(deliver)
-    try:
-        return waiter.wait()
-    finally:
-        remove(deliver)
-
-
 class WaitSlots:
-    """The greenlets parked on one condition of a stream or server."""
+    """The waiters parked on one condition of a stream or server, oldest first."""
 
     __slots__ = ('items',)
 
     def __init__(self) -> None:
-        self.items: list[Callable[[Any], None]] = []
+        self.items: list[Waiter] = []
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def add(self, deliver: Callable[[Any], None]) -> None:
-        self.items.append(deliver)
+    def wait(self, loop: HubCore, what: str) -> Any:
+        """Park until woken; return the value of the wake-up."""
+        waiter = Waiter(loop)
+        items = self.items
+        items.append(waiter)
+        try:
+            return waiter.wait(None, what)
+        finally:
+            remove_identical(items, waiter)
 
-    def remove(self, deliver: Callable[[Any], None]) -> bool:
-        return _remove_identical(self.items, deliver)
-
-    def wait(self, loop: HubMixin, what: str) -> Any:
-        return park(loop, self.add, self.remove, what)
+    def wake_one(self, value: Any = None) -> None:
+        """Wake the oldest waiter now (from a loop callback)."""
+        self.items.pop(0).switch(value)
 
     def wake_all(self, value: Any = None) -> None:
         """Wake every waiter now (from a loop callback)."""
         items, self.items = self.items, []
-        for deliver in items:
-            deliver(value)
+        for waiter in items:
+            waiter.switch(value)
 
-    def wake_all_soon(self, loop: HubMixin) -> None:
+    def wake_all_soon(self) -> None:
         """Wake every waiter through the loop (from anywhere in the loop's thread)."""
-        for deliver in self.items:
-            loop.call_soon(self._wake, deliver)
-
-    def _wake(self, deliver: Callable[[Any], None]) -> None:
-        # Only if that very wait is still on: a new wait registers a new callable.
-        if self.remove(deliver):
-            deliver(None)
+        for waiter in self.items:
+            waiter.wake()
 
 
-def wait_for_request(loop: HubMixin, start: Callable[[Callable[[Any, int | None], None]], object],
+def wait_for_request(loop: HubCore, start: Callable[[Callable[[Any, int | None], None]], object],
                      what: str, context: str) -> int | None:
     """Start a libuv request (``start(callback)``) and park until it completes.
 
@@ -168,14 +114,15 @@ class Stream:
     ``evergreen.Timeout`` to bound any of these calls.
     """
 
-    def __init__(self, handle: Any, loop: HubMixin | None = None) -> None:
+    def __init__(self, handle: Any, loop: HubCore | None = None) -> None:
         self._loop = loop if loop is not None else get_loop()
         self._handle = handle
         self._buffer = bytearray()
         self._eof = False
         self._read_error: OSError | None = None
         self._reading = False
-        self._reader: Callable[[Any], None] | None = None
+        self._reader: Waiter | None = None
+        self._read_waiter: Waiter | None = None
         self._write_error: OSError | None = None
         self._drainers = WaitSlots()
         self._drain_level = 0
@@ -188,13 +135,6 @@ class Stream:
     # ------------------------------------------------------------------
     # Reading
 
-    def _add_reader(self, deliver: Callable[[Any], None]) -> None:
-        self._reader = deliver
-
-    def _remove_reader(self, deliver: Callable[[Any], None]) -> None:
-        if self._reader is deliver:
-            self._reader = None
-
     def _wait_data(self) -> bytes | None:
         """Wait for the next chunk (returned), or for EOF/error (None)."""
         if self._reader is not None:
@@ -203,7 +143,19 @@ class Stream:
             raise self._closed_error()
         if not self._reading:
             self._start_reading()
-        return park(self._loop, self._add_reader, self._remove_reader, 'reading a stream')
+        # libuv's read callback hands the chunk straight to this waiter. One
+        # per stream, reused: reads take turns, and the only wake-up that can
+        # come late (close()'s) finds no read after it (a closed stream
+        # refuses to wait).
+        waiter = self._read_waiter
+        if waiter is None:
+            waiter = self._read_waiter = Waiter(self._loop)
+        self._reader = waiter
+        try:
+            return waiter.wait(None, 'reading a stream')
+        finally:
+            if self._reader is waiter:
+                self._reader = None
 
     def _start_reading(self) -> None:
         try:
@@ -220,7 +172,7 @@ class Stream:
             reader = self._reader
             if reader is not None and not self._buffer:
                 self._reader = None
-                reader(data)
+                reader.switch(data)
                 return
             self._buffer += data
             if len(self._buffer) >= READ_LIMIT and self._reading:
@@ -236,7 +188,7 @@ class Stream:
         reader = self._reader
         if reader is not None:
             self._reader = None
-            reader(None)
+            reader.switch(None)
 
     def _no_more_data(self) -> bytes:
         """What a read returns once the buffer is empty and nothing more will come."""
@@ -255,20 +207,8 @@ class Stream:
         if buffer or n <= 0 or self._eof or self._read_error is not None or self._closed:
             return self._read_buffered(n)
         # The hot path: nothing buffered, so park until libuv's read callback
-        # hands this task the next chunk (what park() does, inlined).
-        loop = self._loop
-        current = getcurrent()
-        if loop._thread_id is None or current is loop._hub or self._reader is not None:
-            data = self._wait_data()
-        else:
-            if not self._reading:
-                self._start_reading()
-            deliver = self._reader = current.switch
-            try:
-                data = loop._hub.switch()
-            finally:
-                if self._reader is deliver:
-                    self._reader = None
+        # hands this task the next chunk.
+        data = self._wait_data()
         if data is None:
             return self._read_buffered(n)
         if len(data) <= n:
@@ -512,14 +452,8 @@ class Stream:
         self._reading = False
         # Wake whoever waits, through the loop: they see the stream closed.
         if self._reader is not None:
-            self._loop.call_soon(self._wake_reader, self._reader)
-        self._drainers.wake_all_soon(self._loop)
-
-    def _wake_reader(self, deliver: Callable[[Any], None]) -> None:
-        # Only if that very wait is still on (each wait registers a new callable).
-        if self._reader is deliver:
-            self._reader = None
-            deliver(None)
+            self._reader.wake()
+        self._drainers.wake_all_soon()
 
     def __enter__(self) -> Stream:
         return self
@@ -536,19 +470,6 @@ class Stream:
 
     def _describe(self) -> str:
         return ''
-
-
-def _remove_identical(items: list, item: Any) -> bool:
-    """Remove *item* itself (not an equal object) from *items*; True if it was there.
-
-    Two ``greenlet.switch`` bound methods of one greenlet are equal: a
-    stale wake-up must not be mistaken for the current one.
-    """
-    for index, candidate in enumerate(items):
-        if candidate is item:
-            del items[index]
-            return True
-    return False
 
 
 def _close_handle(handle: Any) -> None:

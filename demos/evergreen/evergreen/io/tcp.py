@@ -22,22 +22,24 @@ from typing import Any
 
 import pyuv
 
-from ..loop import HubMixin, get_loop
+from rose.errors import from_pyuv_error, uv_error
+
+from ..hub import HubCore, get_loop
 from ..timeout import Timeout
 from .server import StreamServer
-from .stream import Stream, from_pyuv_error, uv_error, wait_for_request
+from .stream import Stream, wait_for_request
 
 __all__ = ['TCPStream', 'TCPClient', 'TCPConnection', 'TCPServer', 'serve_tcp', 'resolve']
 
 
-def _format_address(address: Any) -> str:
+def format_address(address: Any) -> str:
     if isinstance(address, tuple) and len(address) >= 2:
         host = address[0]
         return f'[{host}]:{address[1]}' if ':' in str(host) else f'{host}:{address[1]}'
     return str(address)
 
 
-def _check_address(address: Any) -> tuple[str, int]:
+def check_address(address: Any) -> tuple[str, int]:
     if not isinstance(address, tuple) or len(address) not in (2, 4):
         raise TypeError(f'a TCP/UDP address must be a (host, port) tuple, not {address!r}')
     host, port = address[0], address[1]
@@ -51,13 +53,13 @@ def _check_address(address: Any) -> tuple[str, int]:
 
 
 def resolve(address: Any, kind: int = socket.SOCK_STREAM,
-            loop: HubMixin | None = None) -> list[tuple]:
+            loop: HubCore | None = None) -> list[tuple]:
     """The libuv addresses for a (host, port) pair; names are resolved off the loop.
 
     An IP literal is used as it is; a name goes through the loop's
     ``getaddrinfo`` (in a thread), and the calling task waits.
     """
-    host, port = _check_address(address)
+    host, port = check_address(address)
     try:
         ip = ipaddress.ip_address(host.split('%', 1)[0])
     except ValueError:
@@ -122,7 +124,7 @@ class TCPStream(Stream):
         if self._closed:
             return ''
         try:
-            return f' peer={_format_address(self._handle.getpeername())}'
+            return f' peer={format_address(self._handle.getpeername())}'
         except pyuv.error.UVError:
             return ''
 
@@ -130,7 +132,7 @@ class TCPStream(Stream):
 class TCPConnection(TCPStream):
     """A connection accepted by a TCPServer, handed to its handler."""
 
-    def __init__(self, handle: pyuv.TCP, loop: HubMixin) -> None:
+    def __init__(self, handle: pyuv.TCP, loop: HubCore) -> None:
         super().__init__(handle, loop)
         self._disable_nagle()
 
@@ -138,7 +140,7 @@ class TCPConnection(TCPStream):
 class TCPClient(TCPStream):
     """A TCP stream that connects out: ``TCPClient().connect((host, port))``."""
 
-    def __init__(self, loop: HubMixin | None = None) -> None:
+    def __init__(self, loop: HubCore | None = None) -> None:
         loop = loop if loop is not None else get_loop()
         super().__init__(pyuv.TCP(loop.uv_loop), loop)
         self._connected = False
@@ -171,14 +173,14 @@ class TCPClient(TCPStream):
             if not self._connected:
                 self.abort()
             raise TimeoutError(errno.ETIMEDOUT,
-                               f'Connection timed out: connect to {_format_address(address)}') from None
+                               f'Connection timed out: connect to {format_address(address)}') from None
 
     def _connect_once(self, sockaddr: tuple) -> None:
         handle = self._handle
         if handle.closed or handle.active:
             # A previous attempt used this handle: start again with a fresh one.
             handle = self._handle = pyuv.TCP(self._loop.uv_loop)
-        where = f'connect to {_format_address(sockaddr)}'
+        where = f'connect to {format_address(sockaddr)}'
         try:
             error = wait_for_request(self._loop, lambda done: handle.connect(sockaddr, done),
                                      'connect()', where)
@@ -205,7 +207,7 @@ class TCPServer(StreamServer):
 
     def bind(self, address: tuple = ('127.0.0.1', 0)) -> None:
         """Bind to *address* (host must be an IP address; port 0 picks a free one)."""
-        host, port = _check_address(address)
+        host, port = check_address(address)
         try:
             ipaddress.ip_address(host.split('%', 1)[0])
         except ValueError:
@@ -213,7 +215,7 @@ class TCPServer(StreamServer):
         try:
             self._handle.bind(tuple(address))
         except pyuv.error.UVError as exc:
-            raise from_pyuv_error(exc, f'bind to {_format_address(address)}') from None
+            raise from_pyuv_error(exc, f'bind to {format_address(address)}') from None
         # libuv may report a bind error (EADDRINUSE) only at listen(), whose
         # message names this address.
         self._address = tuple(address)
@@ -234,11 +236,11 @@ class TCPServer(StreamServer):
 
     def _address_for_errors(self) -> str:
         address = getattr(self, '_address', None)
-        return _format_address(address) if address else '(unbound)'
+        return format_address(address) if address else '(unbound)'
 
 
 def serve_tcp(handler: Callable[[Any], object], address: tuple = ('127.0.0.1', 0),
-              backlog: int = 511, loop: HubMixin | None = None) -> TCPServer:
+              backlog: int = 511, loop: HubCore | None = None) -> TCPServer:
     """A TCPServer bound to *address* and listening."""
     server = TCPServer(handler, loop=loop)
     try:

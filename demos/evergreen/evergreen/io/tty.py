@@ -6,8 +6,10 @@ import os
 
 import pyuv
 
-from ..loop import HubMixin, get_loop
-from .stream import Stream, from_pyuv_error
+from rose.errors import from_pyuv_error
+
+from ..hub import HubCore, get_loop
+from .stream import Stream
 
 __all__ = ['TTYStream', 'stdin', 'stdout']
 
@@ -20,7 +22,7 @@ class TTYStream(Stream):
     fd 0 only.
     """
 
-    def __init__(self, fd: int, readable: bool | None = None, loop: HubMixin | None = None) -> None:
+    def __init__(self, fd: int, readable: bool | None = None, loop: HubCore | None = None) -> None:
         if not isinstance(fd, int):
             raise TypeError(f'fd must be an int, not {type(fd).__name__}')
         if not os.isatty(fd):
@@ -62,12 +64,12 @@ class TTYStream(Stream):
         self.drain()
 
 
-def stdin(loop: HubMixin | None = None) -> TTYStream:
+def stdin(loop: HubCore | None = None) -> TTYStream:
     """The terminal on standard input, for reading."""
     return TTYStream(0, True, loop)
 
 
-def stdout(loop: HubMixin | None = None) -> TTYStream:
+def stdout(loop: HubCore | None = None) -> TTYStream:
     """The terminal on standard output, for writing."""
     return TTYStream(1, False, loop)
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import pyuv
 
-from ..loop import HubMixin, get_loop
-from .stream import UV_EAGAIN, WaitSlots, from_pyuv_error, uv_error, wait_for_request
-from .tcp import _check_address, _format_address, resolve
+from rose.errors import UV_EAGAIN, from_pyuv_error, uv_error
+
+from ..hub import HubCore, get_loop
+from .stream import WaitSlots, wait_for_request
+from .tcp import check_address, format_address, resolve
 
 __all__ = ['UDPEndpoint']
 
@@ -27,7 +29,7 @@ class UDPEndpoint:
     after that libuv stops reading and the kernel drops, as UDP does.
     """
 
-    def __init__(self, loop: HubMixin | None = None) -> None:
+    def __init__(self, loop: HubCore | None = None) -> None:
         self._loop = loop if loop is not None else get_loop()
         self._handle = pyuv.UDP(self._loop.uv_loop)
         self._queue: collections.deque = collections.deque()
@@ -39,11 +41,11 @@ class UDPEndpoint:
 
     def bind(self, address: tuple = ('127.0.0.1', 0)) -> None:
         """Bind to *address* (an IP address; port 0 picks a free one)."""
-        _check_address(address)
+        check_address(address)
         try:
             self._handle.bind(tuple(address))
         except pyuv.error.UVError as exc:
-            raise from_pyuv_error(exc, f'bind to {_format_address(address)}') from None
+            raise from_pyuv_error(exc, f'bind to {format_address(address)}') from None
 
     def getsockname(self) -> tuple:
         try:
@@ -66,12 +68,12 @@ class UDPEndpoint:
             sent = self._handle.try_send(target, data)
         except pyuv.error.UVError as exc:
             if exc.args[0] != UV_EAGAIN:
-                raise from_pyuv_error(exc, f'sendto {_format_address(target)}') from None
+                raise from_pyuv_error(exc, f'sendto {format_address(target)}') from None
         else:
             if sent == size:
                 return size
         # The kernel's buffer is full: queue it in libuv and wait for the outcome.
-        where = f'sendto {_format_address(target)}'
+        where = f'sendto {format_address(target)}'
         payload = bytes(data)
         error = wait_for_request(self._loop, lambda done: self._handle.send(target, payload, done),
                                  'sendto()', where)
@@ -89,7 +91,7 @@ class UDPEndpoint:
                 self._receiving = False
                 handle.stop_recv()
         if self._receivers:
-            self._receivers.items.pop(0)(None)
+            self._receivers.wake_one()
 
     def recvfrom(self) -> tuple[bytes, tuple]:
         """Wait for a datagram; return ``(data, sender_address)``."""
@@ -119,7 +121,7 @@ class UDPEndpoint:
         self._closed = True
         if not self._handle.closed:
             self._handle.close()
-        self._receivers.wake_all_soon(self._loop)
+        self._receivers.wake_all_soon()
 
     @property
     def closed(self) -> bool:
@@ -135,7 +137,7 @@ class UDPEndpoint:
         where = ''
         if not self._closed:
             try:
-                where = ' ' + _format_address(self._handle.getsockname())
+                where = ' ' + format_address(self._handle.getsockname())
             except pyuv.error.UVError:
                 pass
         return f'<evergreen.io.UDPEndpoint{" closed" if self._closed else ""}{where} queued={len(self._queue)}>'

@@ -15,11 +15,9 @@ from collections.abc import Iterable
 from select import *  # noqa: F401,F403 -- constants and error
 from typing import Any
 
-from greenlet import getcurrent
-
-from ..loop import TIMED_OUT, Waiter, _blocking_in_loop, _find_loop
+from ..hub import Waiter, find_loop
 from . import adopt
-from ._wait import READ, WRITE, _registry, _Watcher, original_poll, original_select
+from ._wait import READ, WRITE, original_poll, original_select, wait_any
 
 _BLOCKING = ('epoll', 'devpoll', 'kqueue', 'kevent')
 for _name in _BLOCKING:
@@ -45,61 +43,6 @@ def _fileno(obj: Any) -> int:
     return fd
 
 
-def _wait_any(wanted: dict[int, int], timeout: float | None) -> None:
-    """Park until one of the descriptors may be ready for its events (or *timeout*)."""
-    loop = _find_loop()
-    current = getcurrent()
-    if current is loop._hub:
-        raise _blocking_in_loop('select()')
-    registry = _registry(loop)
-    parked = loop._thread_id is not None
-    waiter = None if parked else Waiter(loop)
-    deliver = current.switch if parked else waiter.switch
-    fired = [False]
-
-    def wake(value: Any = None) -> None:
-        # Many watchers share this one deliver: only the first wake-up counts.
-        if not fired[0]:
-            fired[0] = True
-            deliver(value)
-
-    registered: list[tuple[list, Any]] = []
-    temporary: list[_Watcher] = []
-    timer = None
-    try:
-        for fd, events in wanted.items():
-            watcher = registry.get(fd)
-            if watcher is None or watcher.poll.closed:
-                watcher = registry[fd] = _Watcher(loop, fd)
-                temporary.append(watcher)
-            for event in (READ, WRITE):
-                if events & event:
-                    waiters = watcher.readers if event == READ else watcher.writers
-                    waiters.append(wake)
-                    registered.append((waiters, watcher))
-                    watcher._arm(watcher.mask | event)
-        if timeout is not None:
-            timer = loop.call_later(max(timeout, 0.0), wake, TIMED_OUT)
-        if parked:
-            loop._hub.switch()
-        else:
-            waiter.wait()
-    finally:
-        fired[0] = True
-        if timer is not None:
-            timer.cancel()
-        for waiters, _ in registered:
-            for index, candidate in enumerate(waiters):
-                if candidate is wake:
-                    del waiters[index]
-                    break
-        for watcher in temporary:
-            # Not a cooperative socket's watcher: do not keep watching a
-            # descriptor we know nothing about (it may be closed any time).
-            if not watcher.readers and not watcher.writers:
-                watcher.close()
-
-
 def select(rlist: Iterable[Any], wlist: Iterable[Any], xlist: Iterable[Any],
            timeout: float | None = None) -> tuple[list, list, list]:
     """``select.select``: wait until some of the objects are ready; park the task meanwhile."""
@@ -109,7 +52,7 @@ def select(rlist: Iterable[Any], wlist: Iterable[Any], xlist: Iterable[Any],
             raise TypeError('timeout must be a float or None')
         if timeout < 0:
             raise ValueError('timeout must be non-negative')
-    if _find_loop() is None:
+    if find_loop() is None:
         return original_select(rlist, wlist, xlist, timeout)
     wanted: dict[int, int] = {}
     for obj in rlist:
@@ -132,9 +75,9 @@ def select(rlist: Iterable[Any], wlist: Iterable[Any], xlist: Iterable[Any],
                 return ready
         if not wanted:
             # Nothing to watch: select() is a sleep (forever without a timeout).
-            Waiter().wait(remaining)
+            Waiter().wait(remaining, 'select()')
             return ready
-        _wait_any(wanted, remaining)
+        wait_any(wanted, remaining, 'select()')
 
 
 _POLL_TO_UV = ((POLLIN | POLLPRI, READ), (POLLOUT, WRITE))  # noqa: F405
@@ -168,7 +111,7 @@ class poll:
             timeout = float(timeout)
             if timeout < 0:
                 timeout = None
-        if _find_loop() is None:
+        if find_loop() is None:
             return self._kernel.poll(timeout)
         wanted = {}
         for fd, mask in self._events.items():
@@ -190,9 +133,9 @@ class poll:
                     return events
             if not wanted:
                 # Nothing registered: poll() is a sleep (forever without a timeout).
-                Waiter().wait(remaining)
+                Waiter().wait(remaining, 'poll()')
                 return []
-            _wait_any(wanted, remaining)
+            wait_any(wanted, remaining, 'poll()')
 
 
 __all__ += ['select', 'poll']

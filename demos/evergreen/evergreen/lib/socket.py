@@ -24,7 +24,7 @@ import time
 from socket import *  # noqa: F401,F403 -- the module's constants, exceptions and functions
 from typing import Any
 
-from ..loop import _find_loop
+from ..hub import find_loop
 from . import adopt
 from ._wait import READ, WRITE, forget_fd, wait_fd
 
@@ -63,7 +63,7 @@ def _check_timeout(value: Any) -> float | None:
     return value
 
 
-class _Budget:
+class Budget:
     """What is left of a socket timeout across the retries of one call."""
 
     __slots__ = ('deadline',)
@@ -125,7 +125,7 @@ class socket(_std.socket):
                 if timeout == 0.0:
                     raise
             if timeout is not None and budget is None:
-                budget = _Budget(timeout)
+                budget = Budget(timeout)
             self._wait(event, None if budget is None else budget.left())
 
     # ------------------------------------------------------------------
@@ -198,7 +198,7 @@ class socket(_std.socket):
         """Send all of *data*; the timeout bounds the whole call, as in the standard socket."""
         view = memoryview(data).cast('B')
         timeout = self._evergreen_timeout
-        budget = None if timeout is None else _Budget(timeout)
+        budget = None if timeout is None else Budget(timeout)
         total = len(view)
         sent = 0
         while sent < total:
@@ -265,7 +265,7 @@ def _resolve_for_connect(sock: _std.socket, address: Any) -> Any:
 
 def _off_the_loop(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Run a blocking resolver call in a thread if this thread runs evergreen; else call it."""
-    if _find_loop() is None:
+    if find_loop() is None:
         return fn(*args, **kwargs)
     from ..bridge import to_thread
     return to_thread(fn, *args, **kwargs)

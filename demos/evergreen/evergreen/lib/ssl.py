@@ -17,7 +17,7 @@ from typing import Any
 
 from . import adopt
 from ._wait import READ, WRITE
-from .socket import _Budget
+from .socket import Budget
 from .socket import socket as _cooperative_socket
 
 __all__ = [name for name in dir(_std) if not name.startswith('_') and name.isidentifier()]
@@ -43,7 +43,7 @@ class SSLSocket(_std.SSLSocket, _cooperative_socket):
             if timeout == 0.0:
                 raise
             if timeout is not None and budget is None:
-                budget = _Budget(timeout)
+                budget = Budget(timeout)
             self._wait(event, None if budget is None else budget.left('The operation timed out'))
 
     def do_handshake(self, block: bool = False) -> None:

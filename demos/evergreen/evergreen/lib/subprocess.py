@@ -25,7 +25,7 @@ import time
 from subprocess import *  # noqa: F401,F403 -- PIPE, STDOUT, DEVNULL, exceptions, CompletedProcess...
 from typing import Any
 
-from ..loop import _find_loop
+from ..hub import find_loop
 from . import adopt
 from ._wait import READ, WRITE, forget_fd, original_poll, wait_fd
 
@@ -166,7 +166,7 @@ class Popen(_std.Popen):
         """Wait for the child to exit and return its code; TimeoutExpired after *timeout* s."""
         if self.returncode is not None:
             return self.returncode
-        if _find_loop() is None:
+        if find_loop() is None:
             return super().wait(timeout)
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.0005
@@ -231,7 +231,7 @@ class Popen(_std.Popen):
         """
         if self._evergreen_helpers is not None and input:
             raise ValueError('Cannot send input after starting communication')
-        if _find_loop() is None:
+        if find_loop() is None:
             return super().communicate(input, timeout)
         from ..tasks import joinall
         deadline = None if timeout is None else time.monotonic() + timeout

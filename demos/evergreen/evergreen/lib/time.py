@@ -13,7 +13,7 @@ from time import *  # noqa: F401,F403 -- the rest of the module, unchanged
 
 from greenlet import getcurrent
 
-from ..loop import _find_loop
+from ..hub import find_loop
 from . import adopt
 
 __all__ = [name for name in dir(_std) if not name.startswith('_')]
@@ -26,8 +26,8 @@ _original_sleep = _std.sleep
 
 def sleep(secs: float) -> None:
     """Suspend the calling task for *secs* seconds (the thread, outside evergreen)."""
-    loop = _find_loop()
-    if loop is None or getcurrent() is loop._hub:
+    loop = find_loop()
+    if loop is None or getcurrent() is loop.hub:
         _original_sleep(secs)
         return
     from ..tasks import sleep as task_sleep
