@@ -447,6 +447,9 @@ def run_suite(suite_name: str, timeout: float, verbose: bool) -> dict[str, list]
                             reference[event['test']] = event['outcome']
                             continue
                         results[event['outcome']].append((event['test'], event['detail']))
+                        if suite_name in peers.SUITES and event['outcome'] in ('fail', 'error') and \
+                                reference.get(peers.reference_name(suite_name, event['test']), 'pass') != 'pass':
+                            continue  # ref-fail: the summary counts it
                         if verbose or event['outcome'] in ('fail', 'error'):
                             print(f"  {event['outcome'].upper():8} {suite_name}.{event['test']}", flush=True)
                         if verbose and event['outcome'] in ('fail', 'error'):
