@@ -445,6 +445,9 @@ def run_suite(suite_name: str, timeout: float, verbose: bool) -> dict[str, list]
                         deadline = time.monotonic() + timeout
                         if event.get('loop') == 'asyncio':
                             reference[event['test']] = event['outcome']
+                            if verbose and event['outcome'] != 'pass':
+                                print(f"  {event['outcome'].upper():8} {suite_name}.{event['test']} "
+                                      "(asyncio's loop, the reference)", flush=True)
                             continue
                         results[event['outcome']].append((event['test'], event['detail']))
                         if suite_name in peers.SUITES and event['outcome'] in ('fail', 'error') and \
@@ -474,6 +477,8 @@ def run_suite(suite_name: str, timeout: float, verbose: bool) -> dict[str, list]
             detail = f'no result after {timeout:g} s' if kind == 'timeout' else f'child died ({child.returncode})'
             if suite_name in peers.SUITES and reference_loop_test(suite_name, current):
                 reference[current] = kind
+                if verbose:
+                    print(f"  {kind.upper():8} {suite_name}.{current}: {detail} (asyncio's loop)", flush=True)
                 continue
             results[kind].append((current, detail))
             print(f'  {kind.upper():8} {suite_name}.{current}: {detail}', flush=True)
