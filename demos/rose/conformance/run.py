@@ -547,8 +547,10 @@ def main(argv: list[str] | None = None) -> int:
         if not suite_available(name):
             print(f'{name:50} {"-":>9}  (not in this Python)', flush=True)
             continue
+        started = time.monotonic()
         results = run_suite(name, args.timeout, args.verbose)
         counts = {outcome: len(results[outcome]) for outcome in OUTCOMES}
+        counts['seconds'] = time.monotonic() - started
         if 'reference' in results:
             counts['asyncio'] = (sum(1 for _, o in results['reference'] if o == 'pass'), len(results['reference']))
         for outcome in OUTCOMES:
@@ -566,11 +568,12 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if bad else 0
 
 
-_HEADER = f'{"suite":50} {"passed":>9}  ' + ' '.join(f'{o:>8}' for o in OUTCOMES[1:]) + f'  {"asyncio":>9}'
+_HEADER = (f'{"suite":50} {"passed":>9}  ' + ' '.join(f'{o:>8}' for o in OUTCOMES[1:])
+           + f'  {"asyncio":>9} {"seconds":>7}')
 
 
 def _sum_counts(rows: list[dict]) -> dict:
-    total = {o: sum(c[o] for c in rows) for o in OUTCOMES}
+    total = {o: sum(c[o] for c in rows) for o in OUTCOMES + ('seconds',)}
     references = [c['asyncio'] for c in rows if 'asyncio' in c]
     if references:
         total['asyncio'] = (sum(p for p, _ in references), sum(r for _, r in references))
@@ -580,13 +583,14 @@ def _sum_counts(rows: list[dict]) -> dict:
 def _row(name: str, counts: dict) -> str:
     """passed/run (run = neither skipped, excluded nor ref-fail), then the other outcomes' counts.
 
-    A peer suite's row ends with the reference run: tests passed on asyncio's loop / run there.
+    A peer suite's row then gives the reference run: tests passed on asyncio's loop / run there;
+    the last cell is the suite's wall-clock time (both runs, for a peer suite).
     """
     ran = counts['pass'] + counts['fail'] + counts['error'] + counts['timeout']
     passed = f'{counts["pass"]}/{ran}'
     cells = ' '.join(f'{counts[o]:8d}' for o in OUTCOMES[1:])
     reference = '{}/{}'.format(*counts['asyncio']) if 'asyncio' in counts else '-'
-    return f'{name:50} {passed:>9}  {cells}  {reference:>9}'
+    return f'{name:50} {passed:>9}  {cells}  {reference:>9} {counts["seconds"]:7.0f}'
 
 
 if __name__ == '__main__':
