@@ -50,7 +50,9 @@ made on first use.
 
 Conformance: CPython's own ``test.test_asyncio`` is the oracle
 (``make conformance``); the few white-box tests it cannot apply to a
-non-selector loop are listed, with reasons, in ``conformance/whitebox.txt``.
+non-selector loop are listed, with reasons, in ``conformance/whitebox.txt``; anyio's and
+uvloop's own suites run on asyncio's loop and on rose, and rose passes what
+asyncio's loop passes (``conformance/peers.py``).
 
 For libraries built on rose: ``loop.uv_loop`` is the ``pyuv.Loop`` below, to
 put their own pyuv handles on; subclasses may override the hooks listed in
