@@ -9,6 +9,7 @@ too, and fails only where rose fails a test that asyncio's loop passes.
 
 import importlib
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +51,54 @@ def test_peer_suite(suite):
                             capture_output=True, text=True, timeout=580)
     print(result.stdout)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+_ANYIO_PROBE_CONFTEST = """
+import pytest
+
+@pytest.fixture(params=['asyncio'])
+def anyio_backend(request):  # as anyio's own conftest has it: the param is the backend
+    return request.param
+"""
+_ANYIO_PROBE_TEST = """
+import asyncio
+import pytest
+
+@pytest.mark.anyio
+async def test_loop(anyio_backend):
+    print('LOOP', type(asyncio.get_running_loop()).__module__)
+
+@pytest.mark.parametrize('anyio_backend', ['asyncio'])
+async def test_own_backend(anyio_backend):
+    pass
+
+def test_no_backend():
+    pass
+"""
+_ANYIO_PROBE_MAIN = """
+import json, sys, pytest
+sys.path.insert(0, sys.argv[1])
+import peers
+events = []
+plugin = peers.AnyioBackends(lambda event, **fields: events.append(dict(event=event, **fields)), set(), {})
+pytest.main(['-q', '-s', '-p', 'no:cacheprovider', '-p', 'anyio', 'test_probe.py'], plugins=[plugin])
+print('EVENTS', json.dumps([e for e in events if e['event'] == 'end']))
+"""
+
+
+def test_anyio_backends_plugin_runs_each_test_on_asyncio_then_rose(tmp_path):
+    """The asyncio+rose backend really runs on a rose loop; tests that pick their backend are left out."""
+    (tmp_path / 'conftest.py').write_text(_ANYIO_PROBE_CONFTEST)
+    (tmp_path / 'test_probe.py').write_text(_ANYIO_PROBE_TEST)
+    (tmp_path / 'main.py').write_text(_ANYIO_PROBE_MAIN)
+    result = subprocess.run([sys.executable, 'main.py', os.path.dirname(RUNNER)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert 'EVENTS' in result.stdout, result.stdout + result.stderr
+    events = json.loads(result.stdout.split('EVENTS', 1)[1])
+    assert [(e['test'], e['loop'], e['outcome']) for e in events] == [
+        ('test_loop[asyncio]', 'asyncio', 'pass'), ('test_loop[rose]', 'rose', 'pass')]
+    loops = [line.split()[-1] for line in result.stdout.splitlines() if 'LOOP' in line]
+    assert loops == ['asyncio.unix_events', 'rose.loop']
 
 
 def test_peer_exclusions_name_real_suites_with_reasons():
