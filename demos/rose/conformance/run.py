@@ -337,6 +337,10 @@ class _ReportingResult(unittest.TestResult):
 
 
 def child_main(suite_name: str, skip: set[str]) -> None:
+    # A run started in the background by a non-interactive shell (CI, nohup,
+    # `cmd &`) inherits SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler: the suites' Ctrl+C tests would hang.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # Report on a dup of stdout: the tests may write to stdout themselves.
     report = os.fdopen(os.dup(1), 'w', buffering=1)
     os.dup2(2, 1)
