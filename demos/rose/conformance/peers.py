@@ -148,9 +148,10 @@ UVLOOP_MODULES = ('test_base', 'test_context', 'test_dns', 'test_executors', 'te
 SUITES = tuple([f'anyio/{f}' for f in ANYIO_FILES] + [f'uvloop/{m}' for m in UVLOOP_MODULES])
 
 # In a suite, a test's name on rose and on asyncio's loop differ by one word:
-# anyio's backend id (``test_x[rose-ipv4]`` / ``test_x[asyncio-ipv4]``) and
+# anyio's backend id (``test_x[asyncio+rose-ipv4]`` / ``test_x[asyncio-ipv4]``,
+# named as anyio's own suite names its ``asyncio+uvloop`` backend) and
 # uvloop's class (``Test_Rose_TCP.test_x`` / ``Test_AIO_TCP.test_x``).
-_ANYIO_ROSE_ID = re.compile(r'(?<=[\[-])rose(?=[\]-])')
+_ANYIO_ROSE_ID = re.compile(r'(?<=[\[-])asyncio\+rose(?=[\]-])')
 _UVLOOP_ROSE_CLASS = re.compile(r'Rose(?=[^.]*\.)')
 
 
@@ -248,7 +249,7 @@ class AnyioBackends:
 
     def _params(self):
         import pytest
-        return [pytest.param(self.REFERENCE, id='asyncio'), pytest.param(self.rose, id='rose')]
+        return [pytest.param(self.REFERENCE, id='asyncio'), pytest.param(self.rose, id='asyncio+rose')]
 
     @staticmethod
     def _name(nodeid: str) -> str:

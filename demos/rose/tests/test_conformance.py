@@ -96,7 +96,7 @@ def test_anyio_backends_plugin_runs_each_test_on_asyncio_then_rose(tmp_path):
     assert 'EVENTS' in result.stdout, result.stdout + result.stderr
     events = json.loads(result.stdout.split('EVENTS', 1)[1])
     assert [(e['test'], e['loop'], e['outcome']) for e in events] == [
-        ('test_loop[asyncio]', 'asyncio', 'pass'), ('test_loop[rose]', 'rose', 'pass')]
+        ('test_loop[asyncio]', 'asyncio', 'pass'), ('test_loop[asyncio+rose]', 'rose', 'pass')]
     loops = [line.split()[-1] for line in result.stdout.splitlines() if 'LOOP' in line]
     assert loops == ['asyncio.unix_events', 'rose.loop']
 
@@ -113,11 +113,11 @@ def test_peer_exclusions_name_real_suites_with_reasons():
 
 
 @pytest.mark.parametrize('suite, rose_name, asyncio_name', [
-    ('anyio/test_sockets', 'TestTCPStream::test_send_receive[rose-ipv4]',
+    ('anyio/test_sockets', 'TestTCPStream::test_send_receive[asyncio+rose-ipv4]',
      'TestTCPStream::test_send_receive[asyncio-ipv4]'),
-    ('anyio/test_sockets', 'TestTCPStream::test_cancelled_receive_pauses_reading[ipv6-rose]',
+    ('anyio/test_sockets', 'TestTCPStream::test_cancelled_receive_pauses_reading[ipv6-asyncio+rose]',
      'TestTCPStream::test_cancelled_receive_pauses_reading[ipv6-asyncio]'),
-    ('anyio/test_taskgroups', 'test_rose_name[rose]', 'test_rose_name[asyncio]'),
+    ('anyio/test_taskgroups', 'test_rose_name[asyncio+rose]', 'test_rose_name[asyncio]'),
     ('uvloop/test_tcp', 'Test_Rose_TCP.test_create_server_1', 'Test_AIO_TCP.test_create_server_1'),
     ('uvloop/test_base', 'TestBaseRose.test_call_soon_1', 'TestBaseAIO.test_call_soon_1'),
     ('uvloop/test_sockets', 'TestRoseSockets.test_socket_rose', 'TestAIOSockets.test_socket_rose'),
@@ -128,8 +128,8 @@ def test_peer_test_names_pair_rose_with_asyncio(suite, rose_name, asyncio_name):
 
 
 @pytest.mark.parametrize('line, suite, test, versions', [
-    ('anyio/test_sockets TestTCPStream::test_x[rose-ipv6]: no IPv6 here', 'anyio/test_sockets',
-     'TestTCPStream::test_x[rose-ipv6]', ((3, 0), (3, 99))),
+    ('anyio/test_sockets TestTCPStream::test_x[asyncio+rose-ipv6]: no IPv6 here', 'anyio/test_sockets',
+     'TestTCPStream::test_x[asyncio+rose-ipv6]', ((3, 0), (3, 99))),
     ('uvloop/test_tcp Test_Rose_TCP.test_x [3.14-]: why: with a colon', 'uvloop/test_tcp',
      'Test_Rose_TCP.test_x', ((3, 14), (3, 99))),
 ])
@@ -138,7 +138,8 @@ def test_peer_exclusion_lines(line, suite, test, versions):
     assert (entry.suite, entry.test, entry.versions) == (suite, test, versions)
 
 
-@pytest.mark.parametrize('line', ['anyio/test_x test_y[rose]', 'anyio/test_x: reason', 'anyio/test_x t [3.x]: r'])
+@pytest.mark.parametrize('line', ['anyio/test_x test_y[asyncio+rose]', 'anyio/test_x: reason',
+                                  'anyio/test_x t [3.x]: r'])
 def test_peer_exclusion_bad_lines_are_errors(line):
     with pytest.raises(ValueError):
         _runner.parse_peer_exclusion(line)
