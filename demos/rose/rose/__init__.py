@@ -31,7 +31,9 @@ Native transports (``rose.streams``, ``rose.pipes``, ``rose.datagram``,
 ``rose.subprocesses``, ``rose.connections``): TCP and Unix sockets on
 ``pyuv.TCP``/``pyuv.Pipe`` (servers accept with ``uv_listen``), pipes on
 ``pyuv.Pipe``, UDP on ``pyuv.UDP``, children spawned by ``pyuv.Process``. They
-subclass asyncio's transport classes and keep their whole contract.
+subclass asyncio's transport classes and keep their whole contract; what
+they share (closing, fatal errors, the protocol's context) is in
+``rose.transports``.
 
 The hot path: libuv's read callback calls ``protocol.data_received`` directly
 when nothing else was ready before the poll (else it queues behind what was,
