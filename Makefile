@@ -63,7 +63,7 @@ rehearse: setup ## Time a talk slide by slide against its slot: make rehearse TA
 test: setup ## Run every test: setup, pyuv, the demos' packages, the decks (PYTEST_ARGS=...)
 	@$(ENV_PY) -m pytest $(PYTEST_ARGS)
 
-conformance: setup ## Run CPython's asyncio test suites against rose (CONFORMANCE='--part mixins')
+conformance: setup ## CPython's asyncio suites, then anyio's and uvloop's, against rose (CONFORMANCE='--part peers')
 	@$(ENV_PY) demos/rose/conformance/run.py $(CONFORMANCE)
 
 present: setup ## Present a deck live with RISE: make present TALK=fosdem LANG=en

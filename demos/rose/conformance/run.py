@@ -1,13 +1,18 @@
 """Run CPython's own asyncio tests (test.test_asyncio) against rose.
 
-Usage: python demos/rose/conformance/run.py [--part mixins|modules|all] [--timeout S]
-                                           [--suite NAME ...] [--verbose]
+Usage: python demos/rose/conformance/run.py [--part mixins|modules|peers|all]
+                                           [--timeout S] [--suite NAME ...] [--verbose]
 
-Two parts:
+Three parts:
 
-* mixins: the loop-independent test mixins, each given rose as its loop;
-* modules: the high-level test modules, run with rose as the default policy's
-  loop factory (so asyncio.run, asyncio.Runner and new_event_loop give rose).
+* mixins: CPython's loop-independent test mixins, each given rose as its loop;
+* modules: CPython's high-level test modules, run with rose as the default
+  policy's loop factory (so asyncio.run, asyncio.Runner and new_event_loop give rose);
+* peers: other projects' suites, from their PyPI sdists (peers.py): anyio's,
+  with the anyio_backend fixture parametrized by asyncio's loop and rose, and
+  uvloop's AIO test classes, as they are and with rose as their loop. Each test
+  runs on asyncio's loop first: rose is held to the tests that pass there (the
+  others count as ref-fail), bar those in peer_exclusions.txt, each with its reason.
 
 Each suite runs in a child process, in a scratch directory, reporting every
 test as it starts and ends. A test that outlives the per-test timeout is
@@ -38,6 +43,9 @@ from typing import NamedTuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WHITEBOX_FILE = os.path.join(HERE, 'whitebox.txt')
+PEER_EXCLUSIONS_FILE = os.path.join(HERE, 'peer_exclusions.txt')
+sys.path.insert(0, HERE)
+import peers  # noqa: E402  (beside this file, which is run as a script)
 
 # suite name -> (module, mixin class, how the mixin takes its loop)
 MIXINS = {
@@ -68,11 +76,14 @@ def suite_module(suite_name: str) -> str:
 
 
 def suite_available(suite_name: str) -> bool:
-    """Whether this Python's test.test_asyncio has the suite's module."""
+    """Whether this Python's test.test_asyncio has the suite's module (peers' suites: always)."""
+    if suite_name in peers.SUITES:
+        return True
     import importlib.util
     return importlib.util.find_spec(f'test.test_asyncio.{suite_module(suite_name)}') is not None
 
-OUTCOMES = ('pass', 'fail', 'error', 'skip', 'excluded', 'timeout')
+# ref-fail: a peer suite's test that does not pass on asyncio's own loop either.
+OUTCOMES = ('pass', 'fail', 'error', 'skip', 'excluded', 'timeout', 'ref-fail')
 
 
 class WhiteboxEntry(NamedTuple):
@@ -126,6 +137,45 @@ def read_whitebox_entries() -> list[WhiteboxEntry]:
             if line and not line.startswith('#'):
                 entries.append(parse_whitebox_line(line))
     return entries
+
+
+class PeerExclusion(NamedTuple):
+    suite: str
+    test: str  # the test's name on rose, as the table's report prints it
+    versions: tuple[tuple[int, int], tuple[int, int]]
+    reason: str
+
+    def applies_to(self, version: tuple[int, int]) -> bool:
+        return self.versions[0] <= version <= self.versions[1]
+
+
+_PEER_LINE = re.compile(r'^(?P<suite>\S+)\s+(?P<test>\S+?)'
+                        r'(?:\s+\[(?P<low>3\.\d+)?(?P<dash>-)?(?P<high>3\.\d+)?\])?\s*:\s+(?P<reason>\S.*)$')
+
+
+def parse_peer_exclusion(line: str) -> PeerExclusion:
+    """One line: ``suite test [versions]: reason`` (the range as in whitebox.txt)."""
+    match = _PEER_LINE.match(line)
+    if match is None:
+        raise ValueError(f'peer_exclusions.txt: not "suite test [versions]: reason": {line!r}')
+    head = f"s.t [{match['low'] or ''}{match['dash'] or ''}{match['high'] or ''}]: r"
+    versions = parse_whitebox_line(head).versions if (match['low'] or match['high'] or match['dash']) \
+        else _ANY_VERSION
+    return PeerExclusion(match['suite'], match['test'], versions, match['reason'].strip())
+
+
+def read_peer_exclusions(version: tuple[int, int] | None = None) -> dict[tuple[str, str], str]:
+    """The peer suites' tests excluded on *version* (default: this Python): {(suite, test): reason}."""
+    version = version or sys.version_info[:2]
+    excluded = {}
+    with open(PEER_EXCLUSIONS_FILE, encoding='utf-8') as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith('#'):
+                entry = parse_peer_exclusion(line)
+                if entry.applies_to(version):
+                    excluded[entry.suite, entry.test] = entry.reason
+    return excluded
 
 
 def read_whitebox(version: tuple[int, int] | None = None) -> dict[str, str]:
@@ -230,10 +280,12 @@ def _module_suite(module_name: str):
 class _ReportingResult(unittest.TestResult):
     """Writes one JSON line per test event to the parent."""
 
-    def __init__(self, stream, suite_name: str):
+    def __init__(self, stream, suite_name: str, name_of=None, loop_of=None):
         super().__init__()
         self._out = stream
         self._suite = suite_name
+        self._name_of = name_of or _test_name
+        self._loop_of = loop_of or (lambda test: 'rose')
         self._current = None
         self._outcome = None
 
@@ -243,14 +295,15 @@ class _ReportingResult(unittest.TestResult):
 
     def startTest(self, test):
         super().startTest(test)
-        self._current = _test_name(test)
+        self._current = self._name_of(test)
         self._outcome = ('pass', '')
         self._emit(event='start', test=self._current)
 
     def stopTest(self, test):
         super().stopTest(test)
         outcome, detail = self._outcome
-        self._emit(event='end', test=self._current, outcome=outcome, detail=detail[-3000:])
+        self._emit(event='end', test=self._current, loop=self._loop_of(test), outcome=outcome,
+                   detail=detail[-3000:])
 
     def addError(self, test, err):
         super().addError(test, err)
@@ -284,12 +337,19 @@ class _ReportingResult(unittest.TestResult):
 
 
 def child_main(suite_name: str, skip: set[str]) -> None:
+    # A run started in the background by a non-interactive shell (CI, nohup,
+    # `cmd &`) inherits SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler: the suites' Ctrl+C tests would hang.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # Report on a dup of stdout: the tests may write to stdout themselves.
     report = os.fdopen(os.dup(1), 'w', buffering=1)
     os.dup2(2, 1)
     # As under pytest (pytest.ini): rose's own code uses no deprecated API, so a
     # DeprecationWarning attributed to it fails the test that caused it.
     warnings.filterwarnings('error', category=DeprecationWarning, module=r'rose(\.|$)')
+    if suite_name in peers.SUITES:
+        _peer_child_main(suite_name, skip, report)
+        return
     excluded = read_whitebox()
     if suite_name in MIXINS:
         tests = _mixin_suite(suite_name)
@@ -310,11 +370,45 @@ def child_main(suite_name: str, skip: set[str]) -> None:
     result._emit(event='done')
 
 
+def _peer_child_main(suite_name: str, skip: set[str], report) -> None:
+    project, _, part = suite_name.partition('/')
+    excluded = {test: reason for (suite, test), reason in read_peer_exclusions().items() if suite == suite_name}
+    if project == 'anyio':
+        def emit(event, **fields):
+            report.write(json.dumps(dict(event=event, **fields)) + '\n')
+            report.flush()
+        plugin = peers.AnyioBackends(emit, skip, excluded)
+        peers.run_anyio(part, plugin, per_test_timeout=_PER_TEST_TIMEOUT + 5)
+        emit('done')
+        return
+    tests = peers.uvloop_tests(part)
+    loops = {id(test): loop for loop, test in tests}
+    result = _ReportingResult(report, suite_name, name_of=lambda test: f'{type(test).__name__}.{_test_name(test)}',
+                              loop_of=lambda test: loops[id(test)])
+    runnable = []
+    for loop, test in tests:
+        name = f'{type(test).__name__}.{_test_name(test)}'
+        if name in skip:
+            continue
+        if loop == 'rose' and name in excluded:
+            result._emit(event='end', test=name, loop='rose', outcome='excluded', detail=excluded[name])
+            continue
+        runnable.append(test)
+    unittest.TestSuite(runnable).run(result)
+    result._emit(event='done')
+
+
+# The parent's per-test timeout, passed to the child (anyio's pytest gets a
+# little more, so that the parent's kill, which reports a timeout, comes first).
+_PER_TEST_TIMEOUT = 60.0
+
+
 # ---------------------------------------------------------------------------
 # Parent: run every suite in children, bound each test in time, summarise.
 
 def run_suite(suite_name: str, timeout: float, verbose: bool) -> dict[str, list]:
     results: dict[str, list] = {outcome: [] for outcome in OUTCOMES}
+    reference: dict[str, str] = {}  # a peer suite's test on asyncio's loop -> its outcome
     finished: set[str] = set()
     workdir = tempfile.mkdtemp(prefix='rose-conformance-')
     try:
@@ -325,7 +419,8 @@ def run_suite(suite_name: str, timeout: float, verbose: bool) -> dict[str, list]
             env = dict(os.environ)
             env.pop('PYTHONASYNCIODEBUG', None)
             child = subprocess.Popen(
-                [sys.executable, os.path.abspath(__file__), '--child', suite_name, '--skip-file', skip_path],
+                [sys.executable, os.path.abspath(__file__), '--child', suite_name, '--skip-file', skip_path,
+                 '--timeout', f'{timeout:g}'],
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL if not verbose else None,
                 cwd=workdir, env=env, start_new_session=True)
             current, done = None, False
@@ -350,7 +445,18 @@ def run_suite(suite_name: str, timeout: float, verbose: bool) -> dict[str, list]
                         deadline = time.monotonic() + timeout
                     elif event['event'] == 'end':
                         finished.add(event['test'])
+                        current = None
+                        deadline = time.monotonic() + timeout
+                        if event.get('loop') == 'asyncio':
+                            reference[event['test']] = event['outcome']
+                            if verbose and event['outcome'] != 'pass':
+                                print(f"  {event['outcome'].upper():8} {suite_name}.{event['test']} "
+                                      "(asyncio's loop, the reference)", flush=True)
+                            continue
                         results[event['outcome']].append((event['test'], event['detail']))
+                        if suite_name in peers.SUITES and event['outcome'] in ('fail', 'error') and \
+                                reference.get(peers.reference_name(suite_name, event['test']), 'pass') != 'pass':
+                            continue  # ref-fail: the summary counts it
                         if verbose or event['outcome'] in ('fail', 'error'):
                             print(f"  {event['outcome'].upper():8} {suite_name}.{event['test']}", flush=True)
                         if verbose and event['outcome'] in ('fail', 'error'):
@@ -373,16 +479,42 @@ def run_suite(suite_name: str, timeout: float, verbose: bool) -> dict[str, list]
             finished.add(current)
             kind = 'timeout' if child.returncode == -signal.SIGKILL else 'error'
             detail = f'no result after {timeout:g} s' if kind == 'timeout' else f'child died ({child.returncode})'
+            if suite_name in peers.SUITES and reference_loop_test(suite_name, current):
+                reference[current] = kind
+                if verbose:
+                    print(f"  {kind.upper():8} {suite_name}.{current}: {detail} (asyncio's loop)", flush=True)
+                continue
             results[kind].append((current, detail))
             print(f'  {kind.upper():8} {suite_name}.{current}: {detail}', flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    if suite_name in peers.SUITES:
+        _hold_to_reference(suite_name, results, reference)
+        results['reference'] = sorted(reference.items())
     return results
+
+
+def reference_loop_test(suite_name: str, test: str) -> bool:
+    """Whether a peer suite's test name is the asyncio's-loop run of a test (not rose's)."""
+    return peers.reference_name(suite_name, test) == test
+
+
+def _hold_to_reference(suite_name: str, results: dict[str, list], reference: dict[str, str]) -> None:
+    """rose's failures where asyncio's loop does not pass either become ref-fail."""
+    for outcome in ('fail', 'error', 'timeout'):
+        kept = []
+        for test, detail in results[outcome]:
+            ref = reference.get(peers.reference_name(suite_name, test))
+            if ref is not None and ref != 'pass':
+                results['ref-fail'].append((test, f'on asyncio\'s loop: {ref}; on rose: {outcome}'))
+            else:
+                kept.append((test, detail))
+        results[outcome] = kept
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--part', choices=('mixins', 'modules', 'all'), default='all')
+    parser.add_argument('--part', choices=('mixins', 'modules', 'peers', 'all'), default='all')
     parser.add_argument('--suite', action='append', help='run only this suite (repeatable)')
     parser.add_argument('--timeout', type=float, default=60.0, help='seconds per test')
     parser.add_argument('--verbose', action='store_true', help='print every test')
@@ -391,16 +523,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.child:
+        global _PER_TEST_TIMEOUT
+        _PER_TEST_TIMEOUT = args.timeout
         with open(args.skip_file) as f:
             child_main(args.child, set(json.load(f)))
         return 0
 
     suites = args.suite or (
         (list(MIXINS) if args.part in ('mixins', 'all') else []) +
-        (MODULES if args.part in ('modules', 'all') else []))
-    unknown = [s for s in suites if s not in MIXINS and s not in MODULES]
+        (MODULES if args.part in ('modules', 'all') else []) +
+        (list(peers.SUITES) if args.part in ('peers', 'all') else []))
+    known = list(MIXINS) + MODULES + list(peers.SUITES)
+    unknown = [s for s in suites if s not in known]
     if unknown:
-        parser.error(f'unknown suite(s): {", ".join(unknown)}; known: {", ".join(list(MIXINS) + MODULES)}')
+        parser.error(f'unknown suite(s): {", ".join(unknown)}; known: {", ".join(known)}')
+    if any(s in peers.SUITES for s in suites):
+        for sdist in peers.SDISTS.values():
+            print(f'{sdist.name} {sdist.version} tests: {peers.tests_dir(sdist)}', flush=True)
 
     print(f'rose conformance: CPython {sys.version.split()[0]} test.test_asyncio, '
           f'{args.timeout:g} s per test', flush=True)
@@ -412,33 +551,50 @@ def main(argv: list[str] | None = None) -> int:
         if not suite_available(name):
             print(f'{name:50} {"-":>9}  (not in this Python)', flush=True)
             continue
+        started = time.monotonic()
         results = run_suite(name, args.timeout, args.verbose)
         counts = {outcome: len(results[outcome]) for outcome in OUTCOMES}
+        counts['seconds'] = time.monotonic() - started
+        if 'reference' in results:
+            counts['asyncio'] = (sum(1 for _, o in results['reference'] if o == 'pass'), len(results['reference']))
         for outcome in OUTCOMES:
             totals[outcome] += counts[outcome]
         rows.append((name, counts))
         print(_row(name, counts), flush=True)
     print('-' * len(_HEADER))
-    for part, names in (('mixins', MIXINS), ('modules', MODULES)):
+    for part, names in (('mixins', MIXINS), ('modules', MODULES), ('peers', peers.SUITES)):
         part_rows = [counts for name, counts in rows if name in names]
         if part_rows and len(part_rows) < len(rows):
-            print(_row(f'{part} ({len(part_rows)} suites)',
-                       {o: sum(c[o] for c in part_rows) for o in OUTCOMES}))
-    print(_row('total', totals))
+            print(_row(f'{part} ({len(part_rows)} suites)', _sum_counts(part_rows)))
+    print(_row('total', _sum_counts([counts for _, counts in rows])))
     print(f'({time.monotonic() - t0:.0f} s)')
     bad = totals['fail'] + totals['error'] + totals['timeout']
     return 1 if bad else 0
 
 
-_HEADER = f'{"suite":50} {"passed":>9}  ' + ' '.join(f'{o:>8}' for o in OUTCOMES[1:])
+_HEADER = (f'{"suite":50} {"passed":>9}  ' + ' '.join(f'{o:>8}' for o in OUTCOMES[1:])
+           + f'  {"asyncio":>9} {"seconds":>7}')
 
 
-def _row(name: str, counts: dict[str, int]) -> str:
-    """passed/run (run = neither skipped nor excluded), then the other outcomes' counts."""
+def _sum_counts(rows: list[dict]) -> dict:
+    total = {o: sum(c[o] for c in rows) for o in OUTCOMES + ('seconds',)}
+    references = [c['asyncio'] for c in rows if 'asyncio' in c]
+    if references:
+        total['asyncio'] = (sum(p for p, _ in references), sum(r for _, r in references))
+    return total
+
+
+def _row(name: str, counts: dict) -> str:
+    """passed/run (run = neither skipped, excluded nor ref-fail), then the other outcomes' counts.
+
+    A peer suite's row then gives the reference run: tests passed on asyncio's loop / run there;
+    the last cell is the suite's wall-clock time (both runs, for a peer suite).
+    """
     ran = counts['pass'] + counts['fail'] + counts['error'] + counts['timeout']
     passed = f'{counts["pass"]}/{ran}'
     cells = ' '.join(f'{counts[o]:8d}' for o in OUTCOMES[1:])
-    return f'{name:50} {passed:>9}  {cells}'
+    reference = '{}/{}'.format(*counts['asyncio']) if 'asyncio' in counts else '-'
+    return f'{name:50} {passed:>9}  {cells}  {reference:>9} {counts["seconds"]:7.0f}'
 
 
 if __name__ == '__main__':

@@ -31,7 +31,9 @@ Native transports (``rose.streams``, ``rose.pipes``, ``rose.datagram``,
 ``rose.subprocesses``, ``rose.connections``): TCP and Unix sockets on
 ``pyuv.TCP``/``pyuv.Pipe`` (servers accept with ``uv_listen``), pipes on
 ``pyuv.Pipe``, UDP on ``pyuv.UDP``, children spawned by ``pyuv.Process``. They
-subclass asyncio's transport classes and keep their whole contract.
+subclass asyncio's transport classes and keep their whole contract; what
+they share (closing, fatal errors, the protocol's context) is in
+``rose.transports``.
 
 The hot path: libuv's read callback calls ``protocol.data_received`` directly
 when nothing else was ready before the poll (else it queues behind what was,
@@ -50,7 +52,9 @@ made on first use.
 
 Conformance: CPython's own ``test.test_asyncio`` is the oracle
 (``make conformance``); the few white-box tests it cannot apply to a
-non-selector loop are listed, with reasons, in ``conformance/whitebox.txt``.
+non-selector loop are listed, with reasons, in ``conformance/whitebox.txt``; anyio's and
+uvloop's own suites run on asyncio's loop and on rose, and rose passes what
+asyncio's loop passes (``conformance/peers.py``).
 
 For libraries built on rose: ``loop.uv_loop`` is the ``pyuv.Loop`` below, to
 put their own pyuv handles on; subclasses may override the hooks listed in

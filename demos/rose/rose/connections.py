@@ -44,7 +44,7 @@ class _Listener:
 
     Each connection gets its own copy of the server's context: the protocol
     factory runs in it, and so do the protocol's callbacks when asyncio
-    passed that context (Python 3.15+; see ``rose.streams._UVTransport``).
+    passed that context (Python 3.15+; see ``rose.transports._UVTransport``).
     Before 3.15 the server's context is the one current when serving starts,
     as the accept reader of asyncio's selector loop takes it.
 

@@ -24,7 +24,7 @@ from typing import Any
 import pyuv
 
 from . import descriptors, errors
-from .streams import guarded_call, report_fatal_error, socket_extra
+from .transports import guarded_call, report_fatal_error, socket_extra
 
 __all__ = ['DatagramMethods']
 

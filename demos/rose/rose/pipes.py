@@ -28,7 +28,8 @@ from asyncio.log import logger
 import pyuv
 
 from . import descriptors, errors
-from .streams import _Reading, _UVTransport, _Writing
+from .streams import _Reading, _Writing
+from .transports import _UVTransport
 
 __all__ = ['PipeMethods', 'ReadPipeTransport', 'WritePipeTransport']
 
