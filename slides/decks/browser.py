@@ -102,8 +102,9 @@ def print_pdf(browser: playwright.sync_api.Browser, html: Path, pdf: Path) -> in
 
 #: The size of a deck's preview image: what Open Graph and Twitter cards show best.
 PREVIEW_SIZE = (1200, 630)
-# On the preview, the title slide alone: no navigation links, arrows or progress bar.
-_PREVIEW_CSS = ".deck-nav, .deck-demo, .reveal .controls, .reveal .progress { display: none !important; }"
+# On the preview, the title slide alone: no navigation links, arrows, progress bar or number.
+_PREVIEW_CSS = (".deck-nav, .deck-demo, .reveal .controls, .reveal .progress, .reveal .slide-number "
+                "{ display: none !important; }")
 
 
 def screenshot_title(browser: playwright.sync_api.Browser, html: Path, png: Path,  # noqa: F821

@@ -461,7 +461,7 @@ li {{ margin: 0.8em 0; }}
 .links {{ margin: 0 0 0 5.5em; font-size: 0.9em; }}
 a {{ color: #1a4d8f; }}
 a:focus-visible {{ outline: 3px solid #1a4d8f; outline-offset: 2px; }}
-pre {{ background: #f4f4f4; padding: 0.6em 0.8em; overflow-x: auto; }}
+pre {{ background: #f4f4f4; padding: 0.6em 0.8em; white-space: pre-wrap; }}
 </style>
 </head>
 <body>
