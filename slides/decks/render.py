@@ -121,20 +121,24 @@ Reveal.on('pdf-ready', function () {
 });
 """
 
-# On screen, the command of the current slide's demo (its section's data-demo), if any.
+# On screen, after each move: the command of the current slide's demo (its section's
+# data-demo), if any; and every other slide inert, so that the keyboard's Tab never lands
+# in a slide that is out of sight (reveal.js only hides them from screen readers).
 DEMO_COMMAND_JS = """
 (function () {
+  if (/print-pdf/.test(window.location.search)) return;
   var demo = document.querySelector('.reveal > .deck-demo');
-  if (!demo || /print-pdf/.test(window.location.search)) return;
-  function show() {
+  function update() {
     var slide = Reveal.getCurrentSlide();
+    Reveal.getSlides().forEach(function (other) { other.inert = other !== slide; });
+    if (!demo) return;
     var command = slide ? slide.getAttribute('data-demo') : null;
     demo.hidden = !command;
     demo.querySelector('code').textContent = command || '';
   }
-  Reveal.on('ready', show);
-  if (Reveal.isReady()) show();
-  Reveal.on('slidechanged', show);
+  Reveal.on('ready', update);
+  if (Reveal.isReady()) update();
+  Reveal.on('slidechanged', update);
 })();
 """
 

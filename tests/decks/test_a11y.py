@@ -110,19 +110,31 @@ def test_the_speaker_view_has_no_serious_violations(deck, built_site, browser, a
     assert found == [], _report(found)
 
 
-def test_the_slides_are_reachable_from_the_keyboard(deck, built_site, browser, axe_source):
-    """Tab reaches the navigation links (in order), and the arrow keys move the deck."""
+OUT_OF_SIGHT = """() => {
+    const slide = document.activeElement.closest('.slides section');
+    return slide !== null && !slide.contains(Reveal.getCurrentSlide())
+        && !Reveal.getCurrentSlide().contains(document.activeElement);
+}"""
+
+
+def test_the_keyboard_reaches_the_links_and_only_the_slide_in_sight(deck, built_site, browser,
+                                                                   axe_source):
+    """Tab reaches the navigation links first, never a slide out of sight; arrows move."""
     talk, lang = deck
     context, page = _open(browser, built_site.path(talk, lang, "html"), axe_source)
     try:
         wait_for_reveal(page)
-        focused = []
-        for _ in range(2):
-            page.keyboard.press("Tab")
-            focused.append(page.evaluate("document.activeElement.className"))
-        assert focused == ["deck-index", "deck-other-language"]
-        page.evaluate("document.activeElement.blur()")
-        page.keyboard.press("ArrowRight")
-        assert page.evaluate("Reveal.getIndices().h") == 1
+        for number in (1, 2):  # from the first slide, and after a move
+            if number == 2:
+                page.evaluate("document.activeElement.blur()")
+                page.keyboard.press("ArrowRight")
+                assert page.evaluate("Reveal.getIndices().h") == 1
+            focused = []
+            for _ in range(6):
+                page.keyboard.press("Tab")
+                focused.append(page.evaluate("document.activeElement.className"))
+                assert not page.evaluate(OUT_OF_SIGHT), f"slide {number}: Tab reached {focused}"
+            if number == 1:
+                assert focused[:2] == ["deck-index", "deck-other-language"]
     finally:
         context.close()
