@@ -49,4 +49,7 @@ class WithoutPidfd:
         self.run_loop(main())
 
 
-globals().update(loop_test_cases(WithoutPidfd))
+# rose's loops only: asyncio's own loop decides once whether the system has pidfds and
+# then (3.15 at least) calls os.pidfd_open unguarded: removing it there simulates nothing.
+globals().update({name: case for name, case in loop_test_cases(WithoutPidfd).items()
+                  if case.loop_name == 'rose'})
