@@ -484,7 +484,7 @@ make (no Node.js, no Jupyter), in a clone of the repository:</p>
 <p lang="es">Cada celda de código es una demo. Con Python 3.11-3.15, un compilador de C
 y make (sin Node.js ni Jupyter), en una copia del repositorio:</p>
 <pre><code>make demos                                # .venv-demos: pyuv, greenlet, rose, evergreen, tulip_echo
-make demo TALK=fosdem SLIDE=28 LANG=en    # one slide's demo; each demo slide shows its command</code></pre>
+make demo TALK=fosdem SLIDE=N LANG=en     # slide N's demo: each demo slide shows its own command</code></pre>
 <p>Linux is where they are tested; on macOS they have not been run yet (see the
 repository's README).
 <span lang="es">Se prueban en Linux; en macOS aún no se han ejecutado (véase el README
