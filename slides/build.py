@@ -1,12 +1,13 @@
 """Build the decks: ``make slides`` runs this with the environment's Python.
 
 For each talk in ``talks/`` and each language: the notebook executed from a fresh
-kernel, a self-contained HTML deck and a PDF handout, in ``site/<talk>/``; then
-``site/index.html``. Decks whose content hash has not changed are not rebuilt.
+kernel, a self-contained HTML deck, a PDF handout and the title slide's preview image,
+in ``site/<talk>/``; then ``site/index.html``. Decks whose content hash has not changed are not rebuilt.
 
     python slides/build.py                  # every talk, both languages
     python slides/build.py fosdem --lang en # one deck
     python slides/build.py --force          # rebuild even what is up to date
+    python slides/build.py --base-url https://owner.github.io/repo/  # as published
 """
 
 from __future__ import annotations
@@ -71,7 +72,10 @@ def main(argv: list[str] | None = None) -> int:
                              f"(default: {_display(DEFAULT_STATE)})")
     parser.add_argument("--force", action="store_true", help="rebuild decks that are up to date")
     parser.add_argument("--no-pdf", dest="pdf", action="store_false",
-                        help="skip the PDF handouts (they need Chromium)")
+                        help="skip the PDF handouts and preview images (they need Chromium)")
+    parser.add_argument("--base-url", default="",
+                        help="the address the site is published at, for the absolute URLs "
+                             "link previews need (pages.yml passes GitHub Pages')")
     args = parser.parse_args(argv)
     try:
         talks = [talk_named(name) for name in args.talks] or find_talks()
@@ -83,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     build = Build(talks, out=args.out, state=args.state, force=args.force, pdf=args.pdf,
-                  langs=tuple(args.lang or LANGUAGES), progress=TerminalProgress())
+                  langs=tuple(args.lang or LANGUAGES), progress=TerminalProgress(),
+                  base_url=args.base_url)
     results = build.run()
     failed = [r for r in results if r.status == "failed"]
     built = sum(r.status == "built" for r in results)

@@ -2,9 +2,9 @@
 
 ``make lock`` calls this inside a scratch venv that has uv. For each supported
 minor version (``setup_env.SUPPORTED``) it asks ``uv pip compile`` for a
-resolution that installs from wheels only (``--only-binary :all:``) on Linux
-x86_64, preferring the versions the current lock already pins, so that a
-re-lock moves only what must move. The per-version resolutions are then merged:
+resolution that installs from wheels only (``--only-binary :all:``, but for
+``setup_env.SDIST_ONLY``) on Linux x86_64, preferring the versions the current lock already
+pins, so that a re-lock moves only what must move. The per-version resolutions are then merged:
 a package pinned alike everywhere gets a plain ``name==version`` line, one
 pinned differently gets one line per version with a ``python_version`` marker
 (the newest range open-ended, so a newer Python takes the newest pins).
@@ -28,7 +28,8 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from setup_env import SUPPORTED  # noqa: E402  (the one place the range is written)
+# the one place the range and the source-only exceptions are written
+from setup_env import SDIST_ONLY, SUPPORTED  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS_IN = ROOT / "requirements.in"
@@ -36,8 +37,8 @@ LOCK = ROOT / "requirements.txt"
 PLATFORM = "x86_64-manylinux_2_28"
 HEADER = (
     "# The full lock of requirements.in for Python 3.{low}-3.{high}, made by `make lock`\n"
-    "# (tools/lock.py): wheels only, resolved per version; a line with a marker holds\n"
-    "# for those versions alone.\n"
+    "# (tools/lock.py): wheels only (but {sdist}), resolved per version; a line\n"
+    "# with a marker holds for those versions alone.\n"
 )
 
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*(.+))?$")
@@ -103,6 +104,8 @@ def resolve(uv: str, minor: int, preferences: list[str], upgrade: bool) -> dict[
         cmd = [uv, "pip", "compile", str(REQUIREMENTS_IN), "--quiet", "--no-header",
                "--no-annotate", "--python-version", f"3.{minor}", "--python-platform", PLATFORM,
                "--only-binary", ":all:", "--output-file", str(out)]
+        for name in SDIST_ONLY:
+            cmd += ["--no-binary", name]
         if upgrade:
             cmd.append("--upgrade")
         result = subprocess.run(cmd, capture_output=True, text=True)
@@ -162,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lock: error: {exc}", file=sys.stderr)
         return 1
     every = minors()
-    LOCK.write_text(HEADER.format(low=every[0], high=every[-1]) + "\n".join(merge(resolutions)) + "\n")
+    header = HEADER.format(low=every[0], high=every[-1], sdist=", ".join(SDIST_ONLY))
+    LOCK.write_text(header + "\n".join(merge(resolutions)) + "\n")
     print(f"lock: {LOCK.name} written; review it with git diff")
     return 0
 

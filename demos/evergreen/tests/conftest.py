@@ -17,6 +17,9 @@ import pytest
 import evergreen
 from evergreen.hub import thread_state
 
+# The process's open descriptors: /proc on Linux, /dev/fd on macOS and the BSDs.
+FD_DIR = '/proc/self/fd' if os.path.isdir('/proc/self/fd') else '/dev/fd'
+
 
 class SelectorHubLoop(evergreen.HubMixin, asyncio.SelectorEventLoop):
     """asyncio's selector loop run by evergreen's hub (no native I/O)."""
@@ -29,7 +32,7 @@ LOOP_FACTORIES = {
 
 
 def _open_fds() -> set[int]:
-    return {int(name) for name in os.listdir('/proc/self/fd')}
+    return {int(name) for name in os.listdir(FD_DIR)}
 
 
 def _make_loop(factory):
@@ -112,4 +115,4 @@ def no_fd_leak(uv_loop):
     gc.collect()
     leaked = _open_fds() - before
     assert not leaked, 'leaked file descriptors: ' + ', '.join(
-        f'{fd} -> {os.path.realpath(f"/proc/self/fd/{fd}")}' for fd in sorted(leaked))
+        f'{fd} -> {os.path.realpath(f"{FD_DIR}/{fd}")}' for fd in sorted(leaked))

@@ -26,6 +26,9 @@ from evergreen.futures import (
     wait,
 )
 
+# The process's open descriptors: /proc on Linux, /dev/fd on macOS and the BSDs.
+FD_DIR = '/proc/self/fd' if os.path.isdir('/proc/self/fd') else '/dev/fd'
+
 
 def test_future_is_a_stdlib_future_with_cooperative_waits(run):
     def main():
@@ -311,7 +314,7 @@ def test_process_pool_submit_map_and_exceptions(tmp_path, run):
 
 def test_process_pool_shutdown_waits_cooperatively_and_cleans_up(tmp_path, run):
     def open_fds():
-        return set(os.listdir('/proc/self/fd'))
+        return set(os.listdir(FD_DIR))
 
     def main():
         # The first pool starts what lives as long as the interpreter (the

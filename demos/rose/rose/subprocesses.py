@@ -11,13 +11,15 @@ asyncio's ``base_subprocess.BaseSubprocessTransport`` does the protocol work
 * the options libuv has no equivalent for (``preexec_fn``, ``umask``,
   ``process_group``, ``extra_groups``, ``restore_signals=False``) start the
   child with ``subprocess.Popen`` instead, and the loop watches a pidfd (a
-  ``pyuv.Poll``) for its exit.
+  ``pyuv.Poll``) for its exit; where there are no pidfds (macOS), a thread
+  waits for the child and tells the loop.
 
 The pipes themselves are rose's pipe transports either way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import grp
@@ -26,6 +28,7 @@ import pwd
 import select
 import signal
 import subprocess
+import threading
 import time
 import weakref
 from asyncio import base_subprocess
@@ -189,6 +192,9 @@ class ProcessTransport(base_subprocess.BaseSubprocessTransport):
     def _start_with_popen(self, args, shell, stdin, stdout, stderr, bufsize, kwargs):
         self._proc = subprocess.Popen(args, shell=shell, stdin=stdin, stdout=stdout, stderr=stderr,
                                       universal_newlines=False, bufsize=bufsize, **kwargs)
+        if not hasattr(os, 'pidfd_open'):  # Linux 5.3+ only
+            self._wait_in_thread()
+            return
         pidfd = os.pidfd_open(self._proc.pid)
         poll = pyuv.Poll(self._loop._uv, pidfd)
         self._pidfd = pidfd
@@ -207,6 +213,18 @@ class ProcessTransport(base_subprocess.BaseSubprocessTransport):
         else:
             returncode = os.waitstatus_to_exitcode(status)
         self._exited(returncode)
+
+    def _wait_in_thread(self) -> None:
+        """Without pidfds (macOS, the BSDs): a thread waits for this one child, then
+        hands its exit to the loop; a loop closed meanwhile is not told."""
+        proc, loop = self._proc, self._loop
+
+        def wait() -> None:
+            returncode = proc.wait()
+            with contextlib.suppress(RuntimeError):  # the loop is closed
+                loop.call_soon_threadsafe(self._exited, returncode)
+
+        threading.Thread(target=wait, name=f'rose-wait-{proc.pid}', daemon=True).start()
 
     def _stop_pidfd(self) -> None:
         poll = self._watch

@@ -12,6 +12,10 @@ from rose.testing import loop_test_cases
 PY = sys.executable
 
 
+# The process's open descriptors: /proc on Linux, /dev/fd on macOS and the BSDs.
+FD_DIR = '/proc/self/fd' if os.path.isdir('/proc/self/fd') else '/dev/fd'
+
+
 class PipeProtocol(asyncio.Protocol):
 
     def __init__(self, loop):
@@ -148,11 +152,11 @@ class SubprocessBehaviour:
 
     def test_missing_program_is_file_not_found(self):
         async def main():
-            before = len(os.listdir('/proc/self/fd'))
+            before = len(os.listdir(FD_DIR))
             with self.assertRaises(FileNotFoundError) as caught:
                 await asyncio.create_subprocess_exec('/nonexistent/rose-program', stdout=subprocess.PIPE)
             self.assertIn('rose-program', str(caught.exception))
-            self.assertEqual(len(os.listdir('/proc/self/fd')), before)
+            self.assertEqual(len(os.listdir(FD_DIR)), before)
             with self.assertRaises(ValueError):
                 await asyncio.create_subprocess_exec(PY, '-c', 'pass', text=True)
             with self.assertRaises(ValueError):

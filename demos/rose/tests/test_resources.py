@@ -14,9 +14,12 @@ import pyuv
 import rose
 from rose.testing import loop_test_cases
 
+# The process's open descriptors: /proc on Linux, /dev/fd on macOS and the BSDs.
+FD_DIR = '/proc/self/fd' if os.path.isdir('/proc/self/fd') else '/dev/fd'
+
 
 def open_fds() -> set[int]:
-    return {int(fd) for fd in os.listdir('/proc/self/fd')}
+    return {int(fd) for fd in os.listdir(FD_DIR)}
 
 
 class EchoProtocol(asyncio.Protocol):

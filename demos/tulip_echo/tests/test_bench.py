@@ -14,6 +14,7 @@ import struct
 import subprocess
 import sys
 import threading
+from types import SimpleNamespace
 
 import pytest
 
@@ -124,6 +125,14 @@ def test_a_server_whose_warm_up_fails_is_not_measured(tmp_path, monkeypatch):
     assert results["failures"] == [
         {"kind": "asyncio-protocol", "error": "warm-up (512 B x 1) failed: refused (test)"}]
     assert {entry["kind"] for entry in results["summary"]} == {"ceiling"}
+
+
+def test_the_load_generator_says_it_needs_linux_elsewhere(monkeypatch):
+    # macOS (and any other system): one clear error before anything is compiled or run
+    monkeypatch.setattr(loadgen, "sys", SimpleNamespace(platform="darwin"))
+    with pytest.raises(loadgen.LoadgenError, match=r"uses epoll and /proc, which only Linux "
+                                                   r"has; on darwin run the echo demo by hand"):
+        loadgen.build()
 
 
 def test_loadgen_reports_a_refused_connection():

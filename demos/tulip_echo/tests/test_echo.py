@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sys
 import time
 
 import pytest
@@ -129,6 +130,8 @@ def test_thousand_concurrent_connections(combo, echo_server):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="the C load generator that holds the connections is Linux-only (epoll)")
 def test_ten_thousand_concurrent_connections(combo, echo_server, fd_limit):
     """All open at once (the C load generator holds them), one echo each, then half-close."""
     from tulip_echo.bench import loadgen

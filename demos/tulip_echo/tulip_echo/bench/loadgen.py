@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,14 @@ def _cache_dir() -> Path:
     return Path(base) / "asyncio-talks" / "tulip_echo"
 
 
+def _check_platform() -> None:
+    # epoll and /proc/PID/stat are Linux's; a kqueue port is not written (yet).
+    if not sys.platform.startswith("linux"):
+        raise LoadgenError(f"the benchmark's load generator ({SOURCE.name}) uses epoll and "
+                           f"/proc, which only Linux has; on {sys.platform} run the echo demo "
+                           "by hand (python -m tulip_echo server/client) instead of the benchmark")
+
+
 def _compiler() -> str:
     cc = os.environ.get("CC", "gcc")
     if shutil.which(cc) is None:
@@ -52,7 +61,11 @@ def compiler_version() -> str:
 
 
 def build() -> Path:
-    """Return the path of the compiled load generator, compiling it if needed."""
+    """Return the path of the compiled load generator, compiling it if needed.
+
+    LoadgenError, saying so, on a system other than Linux.
+    """
+    _check_platform()
     cc = _compiler()
     digest = hashlib.sha256(SOURCE.read_bytes())
     digest.update(" ".join((compiler_version(), *CFLAGS)).encode())
