@@ -1,10 +1,10 @@
-"""The talks' corrections, held by checks: one version range, the Spanish glossary,
-no stage cues read aloud, and the claims the review corrected staying corrected."""
+"""The talks' corrections, held by checks: the Spanish glossary, no stage cues read
+aloud, and the claims the review corrected staying corrected. (One version range
+everywhere is tests/test_setup.py's check, over every text file of the repository.)"""
 
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,28 +13,6 @@ from decks.lint import lint, load_glossary
 from decks.source import split
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tools"))
-from setup_env import SUPPORTED  # noqa: E402  (tools/ is not a package)
-
-#: A range of Python versions from the oldest supported one, in either language.
-_RANGE = re.compile(r"3\.11\s*(?:–|—|-|to|a la|a|through)\s*(?:Python\s*)?3\.(\d+)")
-#: Where the range is written for people: the READMEs and everything in talks/.
-_PROSE = [ROOT / "README.md", ROOT / "slides" / "README.md",
-          *sorted((ROOT / "demos").glob("*/README.md")),
-          *sorted(p for p in (ROOT / "talks").rglob("*") if p.suffix in (".md", ".py"))]
-
-
-def test_one_version_range_everywhere():
-    newest = f"3.{SUPPORTED[1][1]}"
-    wrong = [f"{path.relative_to(ROOT)}: {match[0]!r}"
-             for path in _PROSE if path.is_file()
-             for match in _RANGE.finditer(path.read_text(encoding="utf-8"))
-             if f"3.{match[1]}" != newest]
-    assert wrong == [], f"the supported range is 3.11–{newest} (tools/setup_env.py)"
-
-
-def test_the_version_range_check_catches_an_old_range():
-    assert [m[1] for m in _RANGE.finditer("Python 3.11–3.13, de la 3.11 a la 3.14")] == ["13", "14"]
 
 
 #: Phrases the review corrected, per deck source; none may come back.
