@@ -112,6 +112,20 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def prepare(talk, lang: str, built_site: Path = DEFAULT_OUT) -> Path:
+    """Write the deck's notebook and its stylesheet next to the talk's source, ready
+    for RISE; return the notebook's path. DeckSourceError when the source is wrong."""
+    notebook = split(talk)[lang]
+    path = talk.directory / talk.notebook_name(lang)
+    built = built_site / talk.name / talk.notebook_name(lang)
+    warning = _run_beforehand(notebook, talk, lang, path, built)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    write_notebook(notebook, path)
+    write_stage_css(path)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--talk", default="", help="the talk, e.g. fosdem")
@@ -136,16 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--port must be 0 to 65535, not {args.port}")
 
     try:
-        notebook = split(talk)[lang]
+        path = prepare(talk, lang)
     except DeckSourceError as exc:
         return _fail(str(exc), status=1)
-    path = talk.directory / talk.notebook_name(lang)
-    built = DEFAULT_OUT / talk.name / talk.notebook_name(lang)
-    warning = _run_beforehand(notebook, talk, lang, path, built)
-    if warning:
-        print(warning, file=sys.stderr, flush=True)
-    write_notebook(notebook, path)
-    write_stage_css(path)
 
     # A closed terminal or a `kill` stops the server as cleanly as Ctrl+C does.
     for signum in (signal.SIGTERM, signal.SIGHUP):
