@@ -4,9 +4,16 @@ Splits the talk's source into ``talks/<talk>/<talk>.<lang>.ipynb``, starts Jupyt
 with jupyterlab-rise on 127.0.0.1 with a random token, and prints the URL that opens
 the deck straight in RISE. Ctrl+C stops the server and its kernels.
 
-The demos have no outputs: they run live, in slide order. The cells whose input is
-hidden (the listings of the packages' source) are run once beforehand and keep their
-output, so that those slides are never blank on stage, even before their cell runs.
+The deck is run once beforehand. The demos keep no outputs: they run live, in slide
+order; but what each printed goes into its slide's speaker notes (``decks.notes``), for
+a demo that fails on stage. The cells whose input is hidden (the listings of the
+packages' source) keep their output, so that those slides are never blank on stage.
+If that run fails, the notes take the outputs of the built deck (``make slides``).
+
+The deck is readable on a projector: RISE's per-notebook stylesheet
+(``<talk>.<lang>.css`` next to the notebook, copied from ``slides/template/stage``)
+sets the sizes, and the talk's ``rise`` metadata RISE's slide size. The JupyterLab
+settings (``decks.lab``) add the key that interrupts a demo that hangs: I.
 
 The notebook is generated: edit ``talks/<talk>/<talk>.md`` instead (it opens as a
 notebook in the same JupyterLab: right-click, Open With, Jupytext Notebook).
@@ -22,9 +29,13 @@ import sys
 import time
 from pathlib import Path
 
-from decks import LANGUAGES, ROOT
+import nbformat
+
+from decks import LANGUAGES, ROOT, SLIDES_DIR
 from decks.execute import execute, jupyter_sandbox, sandbox_environment
 from decks.lab import LabError, jupyter_lab
+from decks.notes import add_expected_outputs
+from decks.pipeline import DEFAULT_OUT
 from decks.source import (
     DeckSourceError,
     check_language,
@@ -36,6 +47,8 @@ from decks.source import (
 )
 
 STATE = ROOT / "build" / "present"
+#: RISE's per-notebook stylesheet for every deck (copied next to each notebook).
+STAGE_CSS = SLIDES_DIR / "template" / "stage" / "deck.css"
 USAGE = "make present TALK=<talk> LANG=<language>"
 
 
@@ -48,17 +61,18 @@ def _shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def _show_listings(notebook, talk, lang: str, path: Path) -> str | None:
-    """Run the deck once and keep the outputs of its hidden-input cells in ``notebook``.
+def _run_beforehand(notebook, talk, lang: str, path: Path, built: Path | None = None
+                    ) -> str | None:
+    """Run the deck once: keep the outputs of its hidden-input cells in ``notebook`` and
+    put what each demo printed in its slide's notes (the demos keep no outputs).
 
-    Returns a warning when the run fails (the deck can still be presented; those slides
-    then fill in when their cells run).
+    Returns a warning when the run fails: the deck can still be presented; the listing
+    slides then fill in when their cells run, and the notes take the demos' outputs
+    from ``built`` (the build's notebook of this deck), when it exists and has the
+    same code.
     """
-    hidden = [i for i, cell in enumerate(notebook.cells) if input_hidden(cell)]
-    if not hidden:
-        return None
-    print(f"present: running {talk.name}.{lang} once for its {len(hidden)} listing slides...",
-          flush=True)
+    print(f"present: running {talk.name}.{lang} once (listings, and each demo's output "
+          "for the speaker notes)...", flush=True)
     ran = copy.deepcopy(notebook)
     try:
         # a temporary sandbox: the kernel's IPC socket paths must stay short (108 bytes)
@@ -66,15 +80,50 @@ def _show_listings(notebook, talk, lang: str, path: Path) -> str | None:
             execute(ran, talk.directory, label=f"{talk.name}.{lang}", notebook_path=path)
     except Exception as exc:  # noqa: BLE001 (a kernel that cannot start raises ZMQError)
         # presenting matters more than the listings: say what failed and go on
-        return (f"present: warning: the deck did not run through ({exc}); its listing "
-                "slides stay empty until their cells run")
-    for index in hidden:
-        notebook.cells[index].outputs = ran.cells[index].outputs
+        warning = (f"present: warning: the deck did not run through ({exc}); its listing "
+                   "slides stay empty until their cells run")
+        return warning + _expected_from_build(notebook, built, lang)
+    for cell, done in zip(notebook.cells, ran.cells, strict=True):
+        if input_hidden(cell):
+            cell.outputs = done.outputs
+    add_expected_outputs(notebook, ran, lang)
     return None
+
+
+def _expected_from_build(notebook, built: Path | None, lang: str) -> str:
+    """The demos' outputs from the built deck into the notes; what happened, for the warning."""
+    if built is None or not built.is_file():
+        return "; no built deck to take the demos' outputs from (make slides)"
+    try:
+        add_expected_outputs(notebook, nbformat.read(built, as_version=4), lang)
+    except ValueError:
+        return f"; {_shown(built)} is older than the talk (make slides), its outputs are not used"
+    return f"; the notes show the demos' outputs from {_shown(built)}"
+
+
+def write_stage_css(path: Path) -> Path:
+    """RISE's stylesheet for the notebook at ``path`` (``<name>.css`` beside it)."""
+    css = path.with_suffix(".css")
+    css.write_text(STAGE_CSS.read_text())
+    return css
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def prepare(talk, lang: str, built_site: Path = DEFAULT_OUT) -> Path:
+    """Write the deck's notebook and its stylesheet next to the talk's source, ready
+    for RISE; return the notebook's path. DeckSourceError when the source is wrong."""
+    notebook = split(talk)[lang]
+    path = talk.directory / talk.notebook_name(lang)
+    built = built_site / talk.name / talk.notebook_name(lang)
+    warning = _run_beforehand(notebook, talk, lang, path, built)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
+    write_notebook(notebook, path)
+    write_stage_css(path)
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,14 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"--port must be 0 to 65535, not {args.port}")
 
     try:
-        notebook = split(talk)[lang]
+        path = prepare(talk, lang)
     except DeckSourceError as exc:
         return _fail(str(exc), status=1)
-    path = talk.directory / talk.notebook_name(lang)
-    warning = _show_listings(notebook, talk, lang, path)
-    if warning:
-        print(warning, file=sys.stderr, flush=True)
-    write_notebook(notebook, path)
 
     # A closed terminal or a `kill` stops the server as cleanly as Ctrl+C does.
     for signum in (signal.SIGTERM, signal.SIGHUP):

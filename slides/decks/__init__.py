@@ -8,6 +8,8 @@ Modules, in the order a deck goes through them:
 - ``lint``: what a deck must satisfy to be presentable (code fits a slide, every
   slide has speaker notes in its language, no slide is empty);
 - ``execute``: running a notebook from a fresh kernel, in a private Jupyter sandbox;
+- ``notes``: what each demo printed, added to its slide's speaker notes (the build's
+  run, or ``make present``'s own), for a demo that fails on stage;
 - ``render``: the self-contained reveal.js HTML deck and the site's index page;
 - ``browser``: Debian's Chromium driven by playwright (PDF handouts, checks);
 - ``fingerprint``: the content hash that lets an unchanged deck skip its rebuild;

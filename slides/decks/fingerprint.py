@@ -22,14 +22,15 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from . import ROOT, SLIDES_DIR
+from . import LANGUAGES, ROOT, SLIDES_DIR
 from .browser import find_chromium
 from .source import Talk, read_source
 
 TOOL_DISTRIBUTIONS = ("nbconvert", "nbclient", "nbformat", "jupytext", "ipykernel",
                       "ipython", "jupyter_client", "mistune", "pygments", "playwright",
                       "jupyterlab_pygments", "matplotlib")
-GENERATED = (".ipynb", ".pyc")
+# make present writes RISE's stylesheet beside each notebook: <talk>.<lang>.css
+GENERATED = (".ipynb", ".pyc", *(f".{lang}.css" for lang in LANGUAGES))
 SKIPPED_DIRS = ("__pycache__", ".ipynb_checkpoints", "node_modules")
 
 

@@ -29,13 +29,25 @@ from pathlib import Path
 START_TIMEOUT = 90  # seconds; about 4 s on an idle machine, much more on a busy one
 STOP_TIMEOUT = 20
 
-# Lab settings for the sandbox: no network calls from the notification centre, and a
-# talk's Markdown source opens as a notebook (through jupytext) when double-clicked.
+#: The key that interrupts the running cell, in RISE (command mode: after Shift+Enter,
+#: or after Esc). One key, not JupyterLab's "I, I": a demo that hangs on stage.
+INTERRUPT_KEY = "I"
+# Lab settings for the sandbox (read by JupyterLab and by RISE's page, which share
+# them): no network calls from the notification centre; a talk's Markdown source opens
+# as a notebook (through jupytext) when double-clicked; one key interrupts a demo; and
+# the code and text of the notebooks at projector sizes in Lab too (RISE's own page
+# ignores these theme overrides: its sizes come from the deck's stylesheet, see
+# slides/present.py).
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
         {"fetchNews": "false", "checkForUpdates": False},
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings":
         {"defaultViewers": {"markdown": "Jupytext Notebook"}},
+    "@jupyterlab/shortcuts-extension/shortcuts.jupyterlab-settings":
+        {"shortcuts": [{"command": "notebook:interrupt-kernel", "keys": [INTERRUPT_KEY],
+                        "selector": ".jp-Notebook.jp-mod-commandMode"}]},
+    "@jupyterlab/apputils-extension/themes.jupyterlab-settings":
+        {"overrides": {"code-font-size": "20px", "content-font-size1": "24px"}},
 }
 
 

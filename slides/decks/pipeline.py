@@ -25,6 +25,7 @@ from . import LANGUAGES, ROOT, fingerprint
 from .browser import BrowserError, chromium, print_pdf, screenshot_title
 from .execute import ExecutionError, execute, jupyter_sandbox
 from .lint import Problem, lint
+from .notes import add_expected_outputs
 from .render import IndexEntry, RenderError, deck_file, render_deck, render_index
 from .source import DeckSourceError, Talk, find_talks, read_source, slides_of, split, write_notebook
 
@@ -143,6 +144,7 @@ class Build:
                 on_cell=lambda done, total: report(f"running code cell {done + 1}/{total}"))
         timed("run", began)
         result.problems = lint(nb, result.name)
+        add_expected_outputs(nb)  # after lint: the outputs are not the notes' language
         result.slides = len(slides_of(nb))
         write_notebook(nb, outputs["ipynb"])
 

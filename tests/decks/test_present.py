@@ -56,26 +56,58 @@ def test_present_says_what_is_wrong_with_its_arguments(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_present_fills_in_the_listings_and_only_warns_when_the_deck_fails(tmp_path):
+def test_present_fills_in_the_listings_and_the_notes_and_only_warns_when_the_deck_fails(
+        tmp_path):
     present = _load_present()
     talk = types.SimpleNamespace(name="sample", directory=tmp_path)
 
     def deck(demo: str) -> nbformat.NotebookNode:
         slide = {"slideshow": {"slide_type": "slide"}}
+        notes = {"slideshow": {"slide_type": "notes"}}
         listing = nbformat.v4.new_code_cell("print('listing')",
                                             metadata={"jupyter": {"source_hidden": True}, **slide})
         shown = nbformat.v4.new_code_cell(demo, metadata=slide)
-        return nbformat.v4.new_notebook(cells=[listing, shown])
+        said = nbformat.v4.new_markdown_cell("What to say.", metadata=notes)
+        nb = nbformat.v4.new_notebook(cells=[listing, shown, said])
+        nb.metadata["deck"] = {"lang": "en"}
+        return nb
 
     works = deck("print('demo')")
-    assert present._show_listings(works, talk, "en", tmp_path / "sample.en.ipynb") is None
+    assert present._run_beforehand(works, talk, "en", tmp_path / "sample.en.ipynb") is None
     assert [o.get("text") for o in works.cells[0].outputs] == ["listing\n"]
     assert works.cells[1].outputs == []  # the demo runs live, on stage
+    assert works.cells[2].source == ("What to say.\n\n**Expected output (from the build's "
+                                      "run):**\n\n```text\ndemo\n```\n")
 
     broken = deck("1 / 0")
-    warning = present._show_listings(broken, talk, "en", tmp_path / "sample.en.ipynb")
+    warning = present._run_beforehand(broken, talk, "en", tmp_path / "sample.en.ipynb")
     assert "ZeroDivisionError" in warning and "slides stay empty" in warning
+    assert "no built deck" in warning
     assert broken.cells[0].outputs == []
+
+    # a failed run takes the demos' outputs from the built deck, if its code is the same
+    built = deck("1 / 0")
+    built.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="built\n")]
+    nbformat.write(built, tmp_path / "built.ipynb")
+    broken = deck("1 / 0")
+    warning = present._run_beforehand(broken, talk, "en", tmp_path / "sample.en.ipynb",
+                                      tmp_path / "built.ipynb")
+    assert "the notes show the demos' outputs from" in warning
+    assert broken.cells[2].source.endswith("```text\nbuilt\n```\n")
+    stale = deck("print('changed since')")
+    stale.cells[1].source = "1 / 0 # changed"
+    warning = present._run_beforehand(stale, talk, "en", tmp_path / "sample.en.ipynb",
+                                      tmp_path / "built.ipynb")
+    assert "is older than the talk" in warning
+    assert "Expected" not in stale.cells[2].source
+
+
+def test_present_writes_the_stage_stylesheet_next_to_the_notebook(tmp_path):
+    present = _load_present()
+    css = present.write_stage_css(tmp_path / "sample.en.ipynb")
+    assert css == tmp_path / "sample.en.css"  # the name jupyterlab-rise loads
+    assert css.read_text() == present.STAGE_CSS.read_text()
+    assert "--jp-code-font-size: 20px" in css.read_text()
 
 
 class Lines:
