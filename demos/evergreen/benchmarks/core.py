@@ -18,6 +18,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 ROWS = {
     # name: (description, operations in a full run)
@@ -32,124 +35,97 @@ ROWS = {
 
 
 # ----------------------------------------------------------------------
-# The workloads: one function per library, same logic.
+# The workloads: written once, against the few calls both libraries offer.
 
 
-def _evergreen(row: str, n: int) -> float:
+@dataclass(frozen=True)
+class Library:
+    """What a workload needs of a green-thread library, under one set of names."""
+
+    spawn: Callable[..., Any]
+    joinall: Callable[[list], Any]
+    sleep: Callable[[float], None]
+    channel: Callable[[], tuple[Callable[[Any], None], Callable[[], Any]]]  # (send, receive)
+    lock: Callable[[], Any]
+    queue: Callable[[int], Any]
+    timeout: Callable[[float], Any]
+    timeout_error: type[BaseException]
+    event: Callable[[], Any]
+    run: Callable[[Callable[[], float]], float]  # runs the callable in a task of the library
+
+
+def _evergreen_library() -> Library:
     import evergreen
     from evergreen.channel import Channel
     from evergreen.locks import Event, Lock
     from evergreen.queue import Queue
 
-    def spawn_join() -> None:
-        tasks = [evergreen.spawn(int) for _ in range(n)]
-        evergreen.joinall(tasks)
-
-    def ping_pong() -> None:
-        def player() -> None:
-            for _ in range(n // 2):
-                evergreen.sleep(0)
-        evergreen.joinall([evergreen.spawn(player), evergreen.spawn(player)])
-
-    def channel() -> None:
+    def channel():
         ch = Channel()
-        per_producer, per_consumer = n // 6 * 2, n // 6 * 3   # as many received as sent
+        return ch.send, ch.receive
 
-        def produce() -> None:
-            for i in range(per_producer):
-                ch.send(i)
-
-        def consume() -> None:
-            for _ in range(per_consumer):
-                ch.receive()
-        evergreen.joinall([evergreen.spawn(produce) for _ in range(3)]
-                          + [evergreen.spawn(consume) for _ in range(2)])
-
-    def lock() -> None:
-        lk = Lock()
-
-        def worker() -> None:
-            for _ in range(n // 10):
-                with lk:
-                    evergreen.sleep(0)
-        evergreen.joinall([evergreen.spawn(worker) for _ in range(10)])
-
-    def queue() -> None:
-        q = Queue(100)
-
-        def produce() -> None:
-            for i in range(n):
-                q.put(i)
-
-        def consume() -> None:
-            for _ in range(n):
-                q.get()
-        evergreen.joinall([evergreen.spawn(produce), evergreen.spawn(consume)])
-
-    def timeouts() -> None:
-        def bounded() -> None:
-            try:
-                with evergreen.Timeout(0.05):
-                    evergreen.sleep(10)
-            except TimeoutError:
-                pass
-        evergreen.joinall([evergreen.spawn(bounded) for _ in range(n)])
-
-    def memory() -> float:
-        never = Event()
-        before = _rss()
-        tasks = [evergreen.spawn(never.wait, 10) for _ in range(n)]
-        evergreen.sleep(0.05)
-        grown = _rss() - before
-        never.set()
-        evergreen.joinall(tasks)
-        return grown / n
-
-    work = locals()[row]
-    return evergreen.run(_measure, work, row == 'memory')
+    return Library(spawn=evergreen.spawn, joinall=evergreen.joinall, sleep=evergreen.sleep,
+                   channel=channel, lock=Lock, queue=Queue, timeout=evergreen.Timeout,
+                   timeout_error=TimeoutError, event=Event, run=evergreen.run)
 
 
-def _gevent(row: str, n: int) -> float:
+def _gevent_library() -> Library:
     import gevent
     import gevent.event
     import gevent.lock
     import gevent.queue
 
+    def channel():
+        ch = gevent.queue.Channel()
+        return ch.put, ch.get
+
+    return Library(spawn=gevent.spawn, joinall=gevent.joinall, sleep=gevent.sleep,
+                   channel=channel,
+                   lock=lambda: gevent.lock.Semaphore(1),  # what threading.Lock becomes when patched
+                   queue=gevent.queue.Queue, timeout=gevent.Timeout,
+                   timeout_error=gevent.Timeout, event=gevent.event.Event,
+                   run=lambda work: gevent.spawn(work).get())
+
+
+LIBRARIES = {'evergreen': _evergreen_library, 'gevent': _gevent_library}
+
+
+def _workload(lib: Library, row: str, n: int) -> Callable[[], float | None]:
+    """The row's work on ``lib``: returns None, or for the memory row the bytes per task."""
+
     def spawn_join() -> None:
-        tasks = [gevent.spawn(int) for _ in range(n)]
-        gevent.joinall(tasks)
+        lib.joinall([lib.spawn(int) for _ in range(n)])
 
     def ping_pong() -> None:
         def player() -> None:
             for _ in range(n // 2):
-                gevent.sleep(0)
-        gevent.joinall([gevent.spawn(player), gevent.spawn(player)])
+                lib.sleep(0)
+        lib.joinall([lib.spawn(player), lib.spawn(player)])
 
     def channel() -> None:
-        ch = gevent.queue.Channel()
+        send, receive = lib.channel()
         per_producer, per_consumer = n // 6 * 2, n // 6 * 3   # as many received as sent
 
         def produce() -> None:
             for i in range(per_producer):
-                ch.put(i)
+                send(i)
 
         def consume() -> None:
             for _ in range(per_consumer):
-                ch.get()
-        gevent.joinall([gevent.spawn(produce) for _ in range(3)]
-                       + [gevent.spawn(consume) for _ in range(2)])
+                receive()
+        lib.joinall([lib.spawn(produce) for _ in range(3)] + [lib.spawn(consume) for _ in range(2)])
 
     def lock() -> None:
-        lk = gevent.lock.Semaphore(1)   # what threading.Lock becomes under gevent's patching
+        lk = lib.lock()
 
         def worker() -> None:
             for _ in range(n // 10):
                 with lk:
-                    gevent.sleep(0)
-        gevent.joinall([gevent.spawn(worker) for _ in range(10)])
+                    lib.sleep(0)
+        lib.joinall([lib.spawn(worker) for _ in range(10)])
 
     def queue() -> None:
-        q = gevent.queue.Queue(100)
+        q = lib.queue(100)
 
         def produce() -> None:
             for i in range(n):
@@ -158,29 +134,34 @@ def _gevent(row: str, n: int) -> float:
         def consume() -> None:
             for _ in range(n):
                 q.get()
-        gevent.joinall([gevent.spawn(produce), gevent.spawn(consume)])
+        lib.joinall([lib.spawn(produce), lib.spawn(consume)])
 
     def timeouts() -> None:
         def bounded() -> None:
             try:
-                with gevent.Timeout(0.05):
-                    gevent.sleep(10)
-            except gevent.Timeout:
+                with lib.timeout(0.05):
+                    lib.sleep(10)
+            except lib.timeout_error:
                 pass
-        gevent.joinall([gevent.spawn(bounded) for _ in range(n)])
+        lib.joinall([lib.spawn(bounded) for _ in range(n)])
 
     def memory() -> float:
-        never = gevent.event.Event()
+        never = lib.event()
         before = _rss()
-        tasks = [gevent.spawn(never.wait, 10) for _ in range(n)]
-        gevent.sleep(0.05)
+        tasks = [lib.spawn(never.wait, 10) for _ in range(n)]
+        lib.sleep(0.05)
         grown = _rss() - before
         never.set()
-        gevent.joinall(tasks)
+        lib.joinall(tasks)
         return grown / n
 
-    work = locals()[row]
-    return gevent.spawn(_measure, work, row == 'memory').get()
+    return locals()[row]
+
+
+def _run_row(library: str, row: str, n: int) -> float:
+    lib = LIBRARIES[library]()
+    work = _workload(lib, row, n)
+    return lib.run(lambda: _measure(work, row == 'memory'))
 
 
 def _measure(work, is_memory: bool) -> float:
@@ -217,9 +198,15 @@ def main() -> int:
     args = parser.parse_args()
     if args.worker:
         library, row, n = args.worker
-        value = (_evergreen if library == 'evergreen' else _gevent)(row, int(n))
+        value = _run_row(library, row, int(n))
         print(json.dumps(value))
         return 0
+    rows = args.rows.split(',')
+    unknown = [row for row in rows if row not in ROWS]
+    if unknown:
+        parser.error(f"unknown row(s) {', '.join(unknown)}; the rows are {', '.join(ROWS)}")
+    if args.rounds < 1:
+        parser.error('--rounds must be at least 1')
     rounds = 1 if args.quick else args.rounds
     import gevent
     import greenlet
@@ -227,7 +214,7 @@ def main() -> int:
           f'Python {sys.version.split()[0]}: median CPU time of {rounds} round(s), '
           'each library in its own process; ratio = gevent / evergreen (> 1: evergreen faster)')
     print(f'{"row":<44} {"evergreen":>12} {"gevent":>12} {"ratio":>7}')
-    for row in args.rows.split(','):
+    for row in rows:
         description, n = ROWS[row]
         if args.quick and row not in ('memory', 'timeouts'):
             n //= 10
