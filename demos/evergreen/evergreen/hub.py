@@ -167,9 +167,13 @@ class Waiter:
         """Schedule the wake-up with *value* (thread-safe)."""
         self.notified = True
         loop = self.loop
-        if get_ident() == loop.owner_thread and not loop._debug:
+        if get_ident() == loop._fast_wakeup_thread:
+            # HubCore.ready(), inlined: every hand-off between tasks comes here.
             self._sent = value
-            loop.ready(self)
+            loop._wakeups.append(self)
+            if not loop._wakeups_queued:
+                loop._wakeups_queued = True
+                loop._ready.append(loop._wakeups_entry)
         else:
             loop.schedule(self._deliver, value, None)
 
@@ -182,7 +186,12 @@ class Waiter:
         # Called by the loop's ready queue, as Handle._run is.
         value, self._sent = self._sent, None
         try:
-            self._deliver(value, None)
+            if self._mode == _PARKED:
+                # _deliver's first case, inlined.
+                self._mode = _IDLE
+                self._greenlet.switch(value)
+            else:
+                self._deliver(value, None)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -350,6 +359,7 @@ class HubCore:
         self._wakeups: deque = deque()
         self._wakeups_entry = _Ready(self, self._run_wakeups)
         self._wakeups_queued = False
+        self._update_fast_wakeups()
         if thread_state.loop is None or thread_state.loop.is_closed():
             thread_state.loop = self
 
@@ -453,6 +463,18 @@ class HubCore:
     # ------------------------------------------------------------------
     # Scheduling and bookkeeping
 
+    def set_debug(self, enabled: bool) -> None:
+        super().set_debug(enabled)
+        self._update_fast_wakeups()
+
+    def _update_fast_wakeups(self) -> None:
+        # Waiter.wake() queues a wake-up itself (ready(), inlined) when called in
+        # this thread, unless debug mode wants every callback timed as a Handle or
+        # the loop is closed (ready() refuses): one comparison on the hot path.
+        fast = not self._debug and not self._closed
+        # (set_debug() runs in asyncio's __init__, before HubCore's: no owner yet.)
+        self._fast_wakeup_thread = getattr(self, 'owner_thread', None) if fast else None
+
     def ready(self, entry: Any) -> None:
         """Run *entry* soon, after what is already ready (from the loop's thread, not in debug mode).
 
@@ -535,6 +557,7 @@ class HubCore:
     def close(self) -> None:
         """Close the loop and end its hub greenlet."""
         super().close()
+        self._update_fast_wakeups()
         if thread_state.loop is self:
             thread_state.loop = None
         hub = self._hub
