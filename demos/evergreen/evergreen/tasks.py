@@ -26,6 +26,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import CancelledError
+from types import BuiltinFunctionType, FunctionType
 from typing import Any
 
 from greenlet import GreenletExit, getcurrent, greenlet
@@ -55,10 +56,8 @@ class _TaskGreenlet(greenlet):
     garbage collection. While the greenlet runs, its frames hold the task.
     """
 
-    def __init__(self, task: Task, loop: HubCore) -> None:
-        super().__init__(parent=loop.hub)
-        self._task_ref = weakref.ref(task)
-        self.evergreen_loop = loop
+    # Set by Task._schedule: _task_ref (a weak reference to the task) and
+    # evergreen_loop (what hub.find_loop() looks for on the current greenlet).
 
     @property
     def task(self) -> Task | None:
@@ -79,6 +78,25 @@ def _name_of(target: Any) -> str:
     return getattr(target, '__qualname__', None) or getattr(target, '__name__', None) or repr(target)
 
 
+_CO_COROUTINE = inspect.CO_COROUTINE
+
+
+def _is_coroutine_function(target: Any) -> bool:
+    """inspect.iscoroutinefunction(), with a quick answer for plain functions and classes.
+
+    It runs once per task: inspect's answer costs as much as a task switch.
+    """
+    kind = type(target)
+    if kind is FunctionType:
+        if target.__code__.co_flags & _CO_COROUTINE:
+            return True
+        # inspect.markcoroutinefunction() (3.12) marks a function with an attribute.
+        return bool(target.__dict__) and inspect.iscoroutinefunction(target)
+    if kind is type or kind is BuiltinFunctionType:
+        return False
+    return inspect.iscoroutinefunction(target)
+
+
 class Task:
     """A cooperative thread of control: ``threading.Thread``'s API on a greenlet.
 
@@ -92,6 +110,11 @@ class Task:
     default in a copy of the context of the code that calls ``start()``.
     """
 
+    # Slots: a program may keep a hundred thousand tasks waiting.
+    __slots__ = ('_context', '_loop', '_target', '_args', '_kwargs', '_ident', '_name', '_daemon',
+                 '_state', '_greenlet', '_start_handle', '_result', '_exception', '_killed',
+                 '_joiners', '_callbacks', '_report_on_del', '_observed', '_main', '__weakref__')
+
     def __init__(self, target: Callable[..., Any] | None = None, name: str | None = None,
                  args: Iterable[Any] = (), kwargs: dict[str, Any] | None = None, *,
                  daemon: bool | None = None, loop: HubCore | None = None,
@@ -101,19 +124,19 @@ class Task:
         if context is not None and not isinstance(context, contextvars.Context):
             raise TypeError(f'context must be a contextvars.Context, not {type(context).__name__}')
         self._context = context
-        self._loop = loop if loop is not None else get_loop()
+        if loop is None:
+            loop = get_loop()
+        self._loop = loop
         self._target = target
-        self._args = tuple(args)
+        self._args = args if type(args) is tuple else tuple(args)
         self._kwargs = dict(kwargs) if kwargs else {}
-        self._ident = self._loop.next_task_number()
+        self._ident = ident = loop.next_task_number()
         if name is None:
-            name = f'Task-{self._ident}'
-            if target is not None:
-                name += f' ({_name_of(target)})'
+            name = f'Task-{ident}' if target is None else f'Task-{ident} ({_name_of(target)})'
         self._name = str(name)
         if daemon is None:
-            parent = current_task()
-            daemon = parent.daemon if parent is not None else False
+            parent = getattr(getcurrent(), 'task', None)  # current_task(), inlined
+            daemon = parent._daemon if parent is not None else False
         self._daemon = bool(daemon)
         self._state = _NEW
         self._greenlet: _TaskGreenlet | None = None
@@ -121,8 +144,9 @@ class Task:
         self._result: Any = None
         self._exception: BaseException | None = None
         self._killed = False
-        self._joiners: list[Waiter] = []
-        self._callbacks: list[Callable[[Task], object]] = []
+        # Made on first use: most tasks are never joined one by one.
+        self._joiners: list[Waiter] | None = None
+        self._callbacks: list[Callable[[Task], object]] | None = None
         # An exception nobody asked for: reported when the task is collected.
         self._report_on_del = False
         self._observed = False
@@ -197,7 +221,9 @@ class Task:
         if threading.get_ident() != loop.owner_thread:
             raise RuntimeError('a task must be started in its loop\'s thread; '
                                'from another thread use loop.spawn_threadsafe()')
-        g = _TaskGreenlet(self, loop)
+        g = _TaskGreenlet(parent=loop.hub)
+        g._task_ref = weakref.ref(self)
+        g.evergreen_loop = loop
         # Unlike threading's default (an empty context unless the interpreter says
         # otherwise, 3.14), a copy: as asyncio's tasks, which share the thread too.
         g.gr_context = self._context if self._context is not None else contextvars.copy_context()
@@ -225,7 +251,7 @@ class Task:
         del self
         if target is None:
             return None
-        if inspect.iscoroutinefunction(target):
+        if _is_coroutine_function(target):
             return wait_awaitable(get_loop(), target(*args, **kwargs))
         return target(*args, **kwargs)
 
@@ -240,6 +266,8 @@ class Task:
         if timeout is not None and timeout <= 0:
             return False
         waiter = _waiter_for(self._loop)
+        if self._joiners is None:
+            self._joiners = []
         self._joiners.append(waiter)
         try:
             waiter.wait(timeout)
@@ -338,13 +366,22 @@ class Task:
         if self._state == _DONE:
             self._run_callback(fn)
         else:
-            self._callbacks.append(fn)
+            self._add_callback(fn)
 
     def remove_done_callback(self, fn: Callable[[Task], object]) -> int:
         """Remove every registration of *fn*; return how many there were."""
-        before = len(self._callbacks)
-        self._callbacks = [cb for cb in self._callbacks if cb != fn]
+        callbacks = self._callbacks
+        if not callbacks:
+            return 0
+        before = len(callbacks)
+        self._callbacks = [cb for cb in callbacks if cb != fn]
         return before - len(self._callbacks)
+
+    def _add_callback(self, fn: Callable[[Task], object]) -> None:
+        if self._callbacks is None:
+            self._callbacks = [fn]
+        else:
+            self._callbacks.append(fn)
 
     def __await__(self):
         """A coroutine may ``await task``: it gets the result, or the exception.
@@ -411,14 +448,18 @@ class Task:
         loop = self._loop
         if counted:
             loop.task_finished(self)
-        joiners, self._joiners = self._joiners, []
-        closed = loop.is_closed()
-        if not closed:
-            for waiter in joiners:
-                waiter.wake()
-        callbacks, self._callbacks = self._callbacks, []
-        for fn in callbacks:
-            self._run_callback(fn)
+        closed = loop._closed
+        joiners = self._joiners
+        if joiners:
+            self._joiners = None
+            if not closed:
+                for waiter in joiners:
+                    waiter.wake()
+        callbacks = self._callbacks
+        if callbacks:
+            self._callbacks = None
+            for fn in callbacks:
+                self._run_callback(fn)
         if exc is None or closed:
             return
         if isinstance(exc, KeyboardInterrupt) or (self._main and isinstance(exc, SystemExit)):
@@ -604,12 +645,13 @@ def joinall(tasks: Iterable[Task], timeout: float | None = None,
 
         for task in pending:
             # Not add_done_callback(): waiting for a task is not handling its error.
-            task._callbacks.append(on_done)
+            task._add_callback(on_done)
         try:
             waiter.wait(timeout)
         finally:
             for task in pending:
-                task.remove_done_callback(on_done)
+                if task._state != _DONE:  # a finished task has dropped its callbacks
+                    task.remove_done_callback(on_done)
     if raise_error:
         for task in tasks:
             if task.done() and not task._killed and task._exception is not None:
