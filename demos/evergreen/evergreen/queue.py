@@ -137,7 +137,8 @@ class Queue:
         """Put *item*; if the queue is full, wait for room (Full if *block* is false or on timeout)."""
         if self.is_shutdown:
             raise ShutDown
-        deadline = _deadline(block, timeout) if self.maxsize > 0 else None
+        # (The common case, a timeout of None, calls nothing before the item goes in.)
+        deadline = _deadline(block, timeout) if timeout is not None and self.maxsize > 0 else None
         if 0 < self.maxsize <= self._qsize():
             if not block:
                 raise Full
@@ -153,11 +154,12 @@ class Queue:
                     raise ShutDown
         self._put(item)
         self.unfinished_tasks += 1
-        self._getters.wake_one()
+        if self._getters._waiters:
+            self._getters.wake_one()
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         """Remove and return an item; wait for one if empty (Empty if *block* is false or on timeout)."""
-        deadline = _deadline(block, timeout)
+        deadline = _deadline(block, timeout) if timeout is not None else None
         if not self._qsize():
             if self.is_shutdown:
                 raise ShutDown
@@ -174,8 +176,9 @@ class Queue:
                 if self.is_shutdown and not self._qsize():
                     raise ShutDown
         item = self._get()
-        self._putters.wake_one()
-        if self._qsize():
+        if self._putters._waiters:
+            self._putters.wake_one()
+        if self._getters._waiters and self._qsize():
             # Items remain: the next getter need not wait for a put().
             self._getters.wake_one()
         return item
