@@ -25,7 +25,7 @@ _COMMON = dict(deadline=None, database=None, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                       HealthCheck.data_too_large])
 
-settings.register_profile('ci', max_examples=int(os.environ.get('FUZZ_CI_EXAMPLES', '12')),
+settings.register_profile('ci', max_examples=int(os.environ.get('FUZZ_CI_EXAMPLES', '20')),
                           derandomize=True, **_COMMON)
 settings.register_profile('fuzz', max_examples=int(os.environ.get('FUZZ_EXAMPLES') or '0') or 400,
                           **_COMMON)

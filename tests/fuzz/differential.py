@@ -38,6 +38,11 @@ RULES = {
                        'on which packet the kernel had when the loop wrote or read',
     'LOST_IN_FLIGHT': 'after abort() or a reset with data queued, how much of it the peer got '
                       'depends on the kernel: only that it is a prefix of what was written',
+    'REUSED_NUMBER_REWATCH': 'add_reader/add_writer on a descriptor number reused since it was '
+                             'watched: asyncio fails (ENOENT) or watches nothing; rose watches the '
+                             'new file',
+    'THREAD_WAKE_ORDER': 'threads woken by one call (Event.set, a release) run in the order '
+                         'the OS picks: the operations one step ends are compared as a set',
 }
 
 

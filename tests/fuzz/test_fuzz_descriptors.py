@@ -22,7 +22,7 @@ import struct
 import threading
 from typing import Any
 
-from differential import LOOP_NAMES, Side, assert_same_traces, exc_name
+from differential import LOOP_NAMES, Side, assert_same_traces, exc_name, rule_applies
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -215,6 +215,8 @@ class DescriptorMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.sides = [DescriptorSide(name) for name in LOOP_NAMES]
+        self.watched = False            # a reader or writer was ever added
+        self.rewatch_excluded: str = ''  # the rule's name once it applies
 
     def teardown(self) -> None:
         for side in self.sides:
@@ -226,12 +228,17 @@ class DescriptorMachine(RuleBasedStateMachine):
 
     @rule(op=st.sampled_from(SOCK_OPS), size=st.sampled_from([1, 100, 65536, 300_000]))
     def start(self, op: str, size: int) -> None:
+        if op == 'sock_connect' and self.rewatch_excluded:
+            return
         self.each(op, 'start', op, size)
 
     @rule(op=st.sampled_from(SOCK_OPS), how=st.sampled_from(TAKE_AWAY),
           where=st.sampled_from(['step', 'callback']))
     def start_then_take_away(self, op: str, how: str, where: str) -> None:
         # In the same loop iteration as the call starts waiting (issue 12's abort).
+        if op == 'sock_connect' and self.rewatch_excluded:
+            return
+        self.number_may_be_reused(how)
         for side in self.sides:
             def both(side: DescriptorSide = side) -> str:
                 label = side.start(op, 1)
@@ -239,15 +246,26 @@ class DescriptorMachine(RuleBasedStateMachine):
                 return label
             side.apply(f'{op}, then {how} from {where}', both)
 
+    def number_may_be_reused(self, how: str) -> None:
+        if how in ('close', 'replace') and self.watched:
+            # Rule REUSED_NUMBER_REWATCH (DIFFERENCES.md): from now on, watching the
+            # number again (add_reader/add_writer, or sock_connect's fresh socket
+            # that may get it) differs on purpose; those rules stop.
+            self.rewatch_excluded = rule_applies('REUSED_NUMBER_REWATCH')
+
     @rule(how=st.sampled_from(TAKE_AWAY), where=st.sampled_from(WHERE))
     def take_away(self, how: str, where: str) -> None:
+        self.number_may_be_reused(how)
         for side in self.sides:
             side.apply(f'{how} from {where}', side.from_where, where, side.take_away, how)
 
+    @precondition(lambda self: not self.rewatch_excluded)
     @rule(side=st.sampled_from(['reader', 'writer']))
     def watch(self, side: str) -> None:
+        self.watched = True
         self.each(f'add_{side}', 'watch', side)
 
+    @precondition(lambda self: not self.rewatch_excluded)
     @rule(side=st.sampled_from(['reader', 'writer']))
     def unwatch(self, side: str) -> None:
         self.each(f'remove_{side}', 'unwatch', side)
