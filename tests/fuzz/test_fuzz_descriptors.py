@@ -170,14 +170,16 @@ class DescriptorSide(Side):
     # -- running a step and noting what it left --
 
     def apply(self, name: str, operation: Any, *args: Any) -> None:
-        async def call() -> Any:
-            return operation(*args)
-        try:
-            result = self.run(call())
-        except Exception as exc:
-            self.note(name, 'raised', exc_name(exc))
-        else:
-            self.note(name, result)
+        """Call *operation* inside the running loop, note its outcome at once, then settle."""
+        async def call() -> None:
+            # Noted before the loop runs again: what the call caused comes after it.
+            try:
+                result = operation(*args)
+            except Exception as exc:
+                self.note(name, 'raised', exc_name(exc))
+            else:
+                self.note(name, result)
+        self.run(call())
         self.run(self._settle(), timeout=_SETTLE_LIMIT + 5)
 
     def _pump_peer(self) -> None:

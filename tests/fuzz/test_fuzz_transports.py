@@ -188,15 +188,16 @@ class TransportSide(Side):
     # -- running one step --
 
     def apply(self, name: str, operation: Any, *args: Any) -> None:
-        """Call *operation* inside the running loop, note its outcome, then settle."""
-        async def call() -> Any:
-            return operation(*args)
-        try:
-            result = self.run(call())
-        except Exception as exc:
-            self.note(name, 'raised', exc_name(exc))
-        else:
-            self.note(name, result)
+        """Call *operation* inside the running loop, note its outcome at once, then settle."""
+        async def call() -> None:
+            # Noted before the loop runs again: what the call caused comes after it.
+            try:
+                result = operation(*args)
+            except Exception as exc:
+                self.note(name, 'raised', exc_name(exc))
+            else:
+                self.note(name, result)
+        self.run(call())
         self.settle()
 
     def settle(self) -> None:
