@@ -66,7 +66,8 @@ test: setup ## Run every test: setup, pyuv, the demos' packages, the decks (PYTE
 	@$(ENV_PY) -m pytest $(PYTEST_ARGS)
 
 fuzz: setup ## Differential fuzzing, rose vs asyncio's loop, many random sequences (FUZZ_EXAMPLES=400)
-	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(ENV_PY) -m pytest tests/fuzz -p no:cacheprovider $(PYTEST_ARGS)
+	@# One test is one state machine's whole run: pytest.ini's 300 s ceiling is for make test's 20 sequences.
+	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(ENV_PY) -m pytest tests/fuzz -p no:cacheprovider --timeout 3600 $(PYTEST_ARGS)
 
 conformance: setup ## CPython's asyncio suites, then anyio's and uvloop's, against rose (CONFORMANCE='--part peers')
 	@$(ENV_PY) demos/rose/conformance/run.py $(CONFORMANCE)
