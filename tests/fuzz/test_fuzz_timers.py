@@ -17,14 +17,16 @@ import asyncio
 import math
 from typing import Any
 
-from differential import LOOP_NAMES, Side, assert_same_traces, exc_name, rule_applies
+from differential import LOOP_NAMES, Side, assert_same_traces, ends_as_sets, exc_name
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-# Delays far apart compared with the time between two calls of loop.time() in
-# one step, so that which of two timers is due first is the same on both loops.
-SMALL = [0, 0.002, 0.03]
+# Delays far apart compared with the few loop iterations a step's own work takes
+# (cancelling, waking a task), so that what happens first is the same on both
+# loops even on a busy machine (0.002 s was not: a run of 400 sequences saw a
+# wait_for(..., 0) end after a 2 ms timer on one loop only).
+SMALL = [0, 0.02, 0.1]
 # NaN is left out: asyncio takes it and its timer heap is no longer ordered (every
 # later timer may wait behind it), on either loop alike.
 EXTREME = [-1.0, -math.inf, 1e9, 1e300, math.inf, 1e-9]
@@ -44,21 +46,6 @@ def outcome(task: asyncio.Task) -> tuple[Any, ...]:
     if isinstance(exc, BaseExceptionGroup):
         return ('raised', exc_name(exc), sorted(exc_name(e) for e in exc.exceptions))
     return ('raised', exc_name(exc))
-
-
-def ends_as_sets(trace: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """*trace* with each run of consecutive task ends sorted (rule TASK_END_ORDER)."""
-    rule_applies('TASK_END_ORDER')
-    result: list[tuple[Any, ...]] = []
-    run: list[tuple[Any, ...]] = []
-    for event in trace + [('end of trace',)]:
-        if event[0] == 'ended':
-            run.append(event)
-            continue
-        result.extend(sorted(run, key=repr))
-        run = []
-        result.append(event)
-    return result[:-1]
 
 
 async def sleeper(delay: float, fails: bool) -> str:
