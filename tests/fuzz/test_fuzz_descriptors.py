@@ -230,7 +230,7 @@ class DescriptorMachine(RuleBasedStateMachine):
 
     @rule(op=st.sampled_from(SOCK_OPS), size=st.sampled_from([1, 100, 65536, 300_000]))
     def start(self, op: str, size: int) -> None:
-        if op == 'sock_connect' and self.rewatch_excluded:
+        if op != 'sock_accept' and self.rewatch_excluded:
             return
         self.each(op, 'start', op, size)
 
@@ -238,7 +238,7 @@ class DescriptorMachine(RuleBasedStateMachine):
           where=st.sampled_from(['step', 'callback']))
     def start_then_take_away(self, op: str, how: str, where: str) -> None:
         # In the same loop iteration as the call starts waiting (issue 12's abort).
-        if op == 'sock_connect' and self.rewatch_excluded:
+        if op != 'sock_accept' and self.rewatch_excluded:
             return
         self.number_may_be_reused(how)
         for side in self.sides:
@@ -251,8 +251,9 @@ class DescriptorMachine(RuleBasedStateMachine):
     def number_may_be_reused(self, how: str) -> None:
         if how in ('close', 'replace') and self.watched:
             # Rule REUSED_NUMBER_REWATCH (DIFFERENCES.md): from now on, watching the
-            # number again (add_reader/add_writer, or sock_connect's fresh socket
-            # that may get it) differs on purpose; those rules stop.
+            # number again (add_reader/add_writer, sock_recv/sock_sendall on the
+            # replacement, sock_connect's fresh socket that may get it) differs on
+            # purpose; those rules stop (sock_accept watches the listener).
             self.rewatch_excluded = rule_applies('REUSED_NUMBER_REWATCH')
 
     @rule(how=st.sampled_from(TAKE_AWAY), where=st.sampled_from(WHERE))
