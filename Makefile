@@ -16,6 +16,8 @@ export PYUV_LIBUV
 USE_CONDA ?= $(if $(and $(CONDA_PREFIX),$(filter-out base,$(CONDA_DEFAULT_ENV))),1,)
 
 VENV := .venv
+# `make fuzz`: random sequences per state machine (make test runs 20, derandomized).
+FUZZ_EXAMPLES ?= 400
 # `make demos`: the attendees' venv, only what the demos import (no Node.js, no Jupyter).
 DEMOS_VENV := .venv-demos
 ifeq ($(USE_CONDA),1)
@@ -29,7 +31,7 @@ SETUP_PY ?= python3
 # uv resolves the lock for each supported Python without those interpreters (make lock).
 UV_VERSION := 0.13.9
 
-.PHONY: help setup demos demo slides rehearse test conformance present bench clean distclean lock
+.PHONY: help setup demos demo slides rehearse test fuzz conformance present bench clean distclean lock
 
 help: ## Show this help
 	@echo "The asyncio talks (PyConES, FOSDEM): decks, demos and tests."
@@ -62,6 +64,10 @@ rehearse: setup ## Time a talk slide by slide against its slot: make rehearse TA
 
 test: setup ## Run every test: setup, pyuv, the demos' packages, the decks (PYTEST_ARGS=...)
 	@$(ENV_PY) -m pytest $(PYTEST_ARGS)
+
+fuzz: setup ## Differential fuzzing, rose vs asyncio's loop, many random sequences (FUZZ_EXAMPLES=400)
+	@# One test is one state machine's whole run: pytest.ini's 300 s ceiling is for make test's 20 sequences.
+	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(ENV_PY) -m pytest tests/fuzz -p no:cacheprovider --timeout 3600 $(PYTEST_ARGS)
 
 conformance: setup ## CPython's asyncio suites, then anyio's and uvloop's, against rose (CONFORMANCE='--part peers')
 	@$(ENV_PY) demos/rose/conformance/run.py $(CONFORMANCE)

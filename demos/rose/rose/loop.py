@@ -709,8 +709,11 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         """Register *callback* as *fd*'s reader or writer (*side*), replacing any."""
         self._check_closed()
         fileobj = fd
-        fd = _fileobj_to_fd(fileobj)
         handle = events.Handle(callback, args, self, context)
+        try:
+            fd = _fileobj_to_fd(fileobj)
+        except ValueError:
+            return self._rewatch_closed(fileobj, side, handle)
         watcher = self._fd_watchers.get(fd)
         if watcher is None:
             watcher = self._fd_watchers[fd] = _FdWatcher(self, fd, fileobj)
@@ -732,6 +735,24 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
             raise
         if old is not None:
             old.cancel()
+        return handle
+
+    def _rewatch_closed(self, fileobj: Any, side: str, handle: events.Handle) -> events.Handle:
+        """Register *handle* again for an object closed since it was watched, as asyncio's selector does.
+
+        The selector finds the object's key by identity: replacing a callback
+        on the same side changes only the key's data and succeeds; watching a
+        new side asks epoll to change a closed descriptor, which fails (EBADF)
+        and makes the selector forget it. An object never watched raises
+        ValueError (its descriptor is -1).
+        """
+        watcher = self._find_watcher(fileobj)  # by identity, or ValueError
+        old = getattr(watcher, side)
+        if old is None:
+            watcher.close()
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        setattr(watcher, side, handle)
+        old.cancel()
         return handle
 
     def _unwatch(self, fd: Any, side: str) -> bool:

@@ -449,6 +449,21 @@ class FdWatchBehaviour:
                 self.loop.add_reader(fd, print)
         self.assertFalse(self.loop.remove_reader(fd))
 
+    def test_watching_again_an_object_closed_since(self):
+        # Found by tests/fuzz/test_fuzz_descriptors.py: asyncio's selector finds
+        # a closed object's key by identity; the same side is replaced, a new side
+        # fails as epoll does on a closed descriptor, and the object is forgotten.
+        r, w = self.socketpair()
+        self.loop.add_reader(r, print)
+        r.close()
+        self.loop.add_reader(r, print)
+        with self.assertRaises(OSError):
+            self.loop.add_writer(r, print)
+        with self.assertRaisesRegex(ValueError, 'Invalid file'):
+            self.loop.remove_reader(r)
+        with self.assertRaisesRegex(ValueError, 'Invalid file'):
+            self.loop.add_reader(r, print)
+
     def test_regular_file_is_refused(self):
         with open(__file__, 'rb') as f:
             with self.assertRaises(PermissionError):
