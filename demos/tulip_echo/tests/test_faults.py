@@ -250,7 +250,7 @@ def test_report_table_has_every_column_and_says_why_a_case_failed():
     table = report.format_table(results)
     for header in report.HEADERS:
         assert header in table
-    assert "25 MiB" in table and "9->9" in table and "12 ms" in table
+    assert "25 MiB (+5)" in table and "9->9" in table and "12 ms" in table
     assert "1 of 2 cases passed" in table
     assert "FAILED flood / evergreen: the server died: boom" in table
     assert "not run: uvloop-protocol: missing" in table

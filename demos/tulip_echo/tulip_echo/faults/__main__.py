@@ -46,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("bench-results"),
                         help="directory for the results (default bench-results)")
     args = parser.parse_args(argv)
+    if not sys.platform.startswith("linux"):
+        # Memory, descriptors and peak RSS are read from /proc, which only Linux has.
+        print(f"tulip_echo.faults: error: the fault run reads /proc (memory, descriptors), "
+              f"which only Linux has; not available on {sys.platform}", file=sys.stderr)
+        return 2
     limit = runner.fd_limit()
     settings = runner.settings_for(args.mode, servers=args.servers,
                                    soak_echoes=args.soak_echoes)

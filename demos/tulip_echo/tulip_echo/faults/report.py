@@ -84,8 +84,15 @@ def _rows(results: Mapping[str, Any]) -> list[list[str]]:
     for case in results["cases"]:
         fds = ("-" if case["fds_before"] is None
                else f"{case['fds_before']}->{_cell(case['fds_after'])}")
+        peak = case["peak_rss_mib"]
+        if peak is not None and case["rss_before_mib"] is not None:
+            # The peak alone would carry one case's growth into the next rows
+            # (freed memory stays with the process): the growth says whose it is.
+            peak_cell = f"{peak:.0f} MiB (+{max(0.0, peak - case['rss_before_mib']):.0f})"
+        else:
+            peak_cell = _cell(peak, "{:.0f} MiB")
         rows.append([case["fault"], case["server"], "yes" if case["passed"] else "NO",
-                     f"{case['time_s']:.1f} s", _cell(case["peak_rss_mib"], "{:.0f} MiB"),
+                     f"{case['time_s']:.1f} s", peak_cell,
                      fds, _cell(case["worst_rtt_ms"], "{:.0f} ms" if (case["worst_rtt_ms"] or 0)
                                 >= 10 else "{:.1f} ms")])
     return rows

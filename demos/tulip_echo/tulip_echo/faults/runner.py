@@ -42,10 +42,14 @@ from .servers import SERVER_KINDS, ServerError, ServerUnderTest
 __all__ = ["PRESETS", "Settings", "run"]
 
 KiB, MiB = 1024, 1024 * 1024
-#: What a server may hold in user space per connection under flow control: one
-#: read (256 KiB, the demo's and asyncio's read size) plus a full write buffer
-#: (asyncio's default high-water mark, 64 KiB).
-PER_CONNECTION = 320 * KiB
+#: What a server may hold in user space per connection under flow control, by style,
+#: from the limits each one documents. Protocol: the write buffer past its high-water
+#: mark (64 KiB) plus the read that crossed it (up to 256 KiB). Streams: that, plus the
+#: StreamReader's buffer, which pauses reading at twice its limit (2 x 256 KiB).
+#: Evergreen's tasks: its stream's read buffer (256 KiB, plus one libuv read of 64 KiB),
+#: the chunk the handler holds (256 KiB), and its write queue's high mark (256 KiB)
+#: plus the write that crossed it (256 KiB).
+PER_CONNECTION = {"protocol": 320 * KiB, "streams": 832 * KiB, "tasks": 1088 * KiB}
 #: Headroom for everything else (allocator slack, the loop's own structures).
 RSS_SLACK = 32 * MiB
 #: The worst round trip a well-behaved client may see while the server is abused.
@@ -66,7 +70,7 @@ class Settings:
     stall_s: float = 3.0
     link_timeout: float = 60.0
     never_read: int = 2000            # connections
-    never_read_bytes: int = 1 * MiB   # each tries to push this much
+    never_read_bytes: int = 4 * MiB   # each tries to push this much
     slowloris: int = 1000
     slowloris_s: float = 5.0
     flood_bytes: int = 1024 * MiB
@@ -116,8 +120,10 @@ class Case:
 class _Measured:
     """Reads the server before and after a case, and judges what every case shares."""
 
-    def __init__(self, server: ServerUnderTest, case: Case, *, allowed_log_entries: int) -> None:
+    def __init__(self, server: ServerUnderTest | None, case: Case, *, allowed_log_entries: int,
+                 style: str = "protocol") -> None:
         self.server = server
+        self.style = server.kind.style if server is not None else style
         self.case = case
         self.allowed = allowed_log_entries
 
@@ -152,7 +158,7 @@ class _Measured:
         case = self.case
         if case.peak_rss_mib is None:
             return
-        bound = (RSS_SLACK + connections * PER_CONNECTION) / MiB
+        bound = (RSS_SLACK + connections * PER_CONNECTION[self.style]) / MiB
         case.detail["rss_bound_mib"] = round(bound, 1)
         grown = case.peak_rss_mib - case.rss_before_mib
         if grown > bound:
