@@ -200,6 +200,9 @@ def test_soak_judge_flags_growing_memory_and_slower_latency():
     assert "RSS after warm-up" in soak.judge(leaking)[0]
     slower = dict(steady, p99_last_ms=1.6)
     assert "p99" in soak.judge(slower)[0]
+    explained = dict(slower, first_tenth={"server_cpu_us_per_echo": 20.0, "machine_busy_share": 0.5},
+                     last_tenth={"server_cpu_us_per_echo": 21.0, "machine_busy_share": 1.0})
+    assert "server CPU per echo 20 -> 21 us; machine busy 50% -> 100%" in soak.judge(explained)[0]
     assert soak.judge(dict(slower), p99_ratio=None) == []
 
 

@@ -39,6 +39,27 @@ def _rss(pid: int) -> int:
     return 0
 
 
+def _cpu_ticks(pid: int) -> tuple[int, int, int]:
+    """(the server's user+system ticks, every CPU's busy ticks, every CPU's ticks) so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    server = int(fields[11]) + int(fields[12])
+    with open("/proc/stat") as stat:
+        ticks = [int(value) for value in stat.readline().split()[1:9]]
+    idle = ticks[3] + ticks[4]
+    return server, sum(ticks) - idle, sum(ticks)
+
+
+def _tenth_load(first: tuple[int, int, int], last: tuple[int, int, int],
+                echoes: int) -> dict[str, float]:
+    """The server's CPU per echo, and the share of the machine others used, between two samples."""
+    server = last[0] - first[0]
+    busy, total = last[1] - first[1], last[2] - first[2]
+    tick_us = 1e6 / os.sysconf("SC_CLK_TCK")
+    return {"server_cpu_us_per_echo": round(server * tick_us / max(echoes, 1), 2),
+            "machine_busy_share": round(busy / total, 3) if total else 0.0}
+
+
 def _p99(values: array) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
@@ -50,6 +71,7 @@ def soak(port: int, pid: int, echoes: int, *, connections: int = 8, size: int = 
     message = os.urandom(size)
     rtts = array("d")
     rss_samples: list[tuple[int, int]] = []
+    cpu_samples: list[tuple[int, tuple[int, int, int]]] = [(0, _cpu_ticks(pid))]
     sample_every = max(1, echoes // 100)
     selector = selectors.DefaultSelector()
     state: dict[socket.socket, list] = {}   # sock -> [echoes done, bytes received, started]
@@ -95,6 +117,7 @@ def soak(port: int, pid: int, echoes: int, *, connections: int = 8, size: int = 
                 entry[1] = bytearray()
                 if done % sample_every == 0:
                     rss_samples.append((done, _rss(pid)))
+                    cpu_samples.append((done, _cpu_ticks(pid)))
                 if started_echoes >= echoes:
                     retire(sock)
                 elif entry[0] >= per_connection:
@@ -109,10 +132,17 @@ def soak(port: int, pid: int, echoes: int, *, connections: int = 8, size: int = 
             sock.close()
         selector.close()
     tenth = max(1, len(rtts) // 10)
+    marks = dict(cpu_samples)
+    first_end = min((mark for mark in marks if mark >= tenth), default=max(marks))
+    last_start = max((mark for mark in marks if mark <= done - tenth), default=0)
     return {"echoes": done, "connections_opened": -(-echoes // per_connection),
             "p99_first_ms": round(_p99(rtts[:tenth]) * 1000, 3),
             "p99_last_ms": round(_p99(rtts[-tenth:]) * 1000, 3),
             "worst_ms": round(max(rtts) * 1000, 2) if rtts else None,
+            # CPU time is immune to other processes where latency is not: a server that
+            # slows down by itself needs more CPU per echo, one that is crowded out does not.
+            "first_tenth": _tenth_load(marks[0], marks[first_end], first_end),
+            "last_tenth": _tenth_load(marks[last_start], marks[max(marks)], max(marks) - last_start),
             "rss_samples": rss_samples}
 
 
@@ -132,8 +162,14 @@ def judge(result: dict[str, Any], *, rss_band: int = 5 * MiB,
                             f"(> {rss_band / MiB:g} MiB)")
     first, last = result["p99_first_ms"], result["p99_last_ms"]
     if p99_ratio is not None and first and last > p99_ratio * first:
-        problems.append(f"p99 of the last 10 % is {last:.3f} ms, more than {p99_ratio:g}x "
-                        f"the first 10 %'s {first:.3f} ms")
+        problem = (f"p99 of the last 10 % is {last:.3f} ms, more than {p99_ratio:g}x "
+                   f"the first 10 %'s {first:.3f} ms")
+        before, after = result.get("first_tenth"), result.get("last_tenth")
+        if before and after:
+            problem += (f" (server CPU per echo {before['server_cpu_us_per_echo']:g} -> "
+                        f"{after['server_cpu_us_per_echo']:g} us; machine busy "
+                        f"{before['machine_busy_share']:.0%} -> {after['machine_busy_share']:.0%})")
+        problems.append(problem)
     return problems
 
 
