@@ -306,3 +306,19 @@ def test_tiny_fault_run_on_one_server_per_style(tmp_path):
     soaked = [case for case in results["cases"] if case["group"] == "soak"]
     assert {case["server"] for case in soaked} == {"rose-protocol", "evergreen"}
     assert all(case["detail"]["client"]["echoes"] == 5000 for case in soaked)
+
+
+def test_the_fault_run_says_it_needs_linux_elsewhere(monkeypatch, capsys, tmp_path):
+    from tulip_echo.faults.__main__ import main
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert main(["--tiny", "--out", str(tmp_path)]) == 2
+    assert "only Linux has" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_fault_run_refuses_an_unknown_server(capsys):
+    from tulip_echo.faults.__main__ import main
+    with pytest.raises(SystemExit) as exited:
+        main(["--servers", "rose-protocol,nginx"])
+    assert exited.value.code == 2
+    assert "unknown server 'nginx'" in capsys.readouterr().err
