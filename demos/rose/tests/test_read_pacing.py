@@ -6,8 +6,9 @@ through the ready queue (the loop had callbacks ready before the poll, the usual
 case for a busy server), the protocol sees them only after the poll, too late
 for its pause_reading() to stop the rest. A busy rose streams server holding
 2,000 connections that never read kept about 3.5 MiB each instead of asyncio's
-0.75 (found by ``make faults``). The contract tested: while the loop is busy,
-a transport delivers at most one read per iteration, on every loop.
+0.76 (found by ``make faults``). The contract tested: while the loop is busy, a
+transport delivers at most about one asyncio read's worth (256 KiB, plus the
+chunk that crossed it) per iteration, on every loop.
 """
 
 import asyncio
@@ -21,7 +22,7 @@ class ReadPacingBehaviour:
 
     def test_a_busy_loop_delivers_at_most_one_read_per_transport_per_iteration(self):
         iteration = 0
-        seen: list[int] = []
+        seen: list[tuple[int, int]] = []
         payload = b'p' * (2 * 1024 * 1024)
 
         class Counting(asyncio.Protocol):
@@ -31,7 +32,7 @@ class ReadPacingBehaviour:
                 self.received = 0
 
             def data_received(self, data):
-                seen.append(iteration)
+                seen.append((iteration, len(data)))
                 self.received += len(data)
                 if self.received >= len(payload) and not self.done.done():
                     self.done.set_result(None)
@@ -73,9 +74,12 @@ class ReadPacingBehaviour:
 
         self.run_loop(main())
         self.assertEqual(protocols[0].received, len(payload))
-        repeated = len(seen) - len(set(seen))
-        self.assertEqual(repeated, 0, f'{repeated} reads shared an iteration with another '
-                                      f'read of the same transport ({len(seen)} reads)')
+        per_iteration: dict[int, int] = {}
+        for when, size in seen:
+            per_iteration[when] = per_iteration.get(when, 0) + size
+        self.assertLessEqual(max(per_iteration.values()), 256 * 1024 + 64 * 1024,
+                             f'one iteration delivered {max(per_iteration.values())} bytes '
+                             f'({len(seen)} reads in {len(per_iteration)} iterations)')
 
 
 globals().update(loop_test_cases(ReadPacingBehaviour))
