@@ -105,8 +105,7 @@ class _Reading:
     _read_error_message = 'Fatal read error on socket transport'
     _uv_reading = False  # libuv is reading for us
     _stash: collections.deque | None = None  # (data, error) read but not delivered
-    _read_deferred = False  # reading stopped until the deferred reads are delivered
-    _deferred_bytes = 0  # read, waiting in the ready queue to be delivered
+    _read_deferred = False  # reading stopped until a deferred read is delivered
     # What libuv calls: _on_read inside _read_context (see _UVTransport),
     # which is chosen when reading starts. Entering the context at libuv's
     # boundary costs a C call (functools.partial of Context.run); entering it
@@ -226,12 +225,10 @@ class _Reading:
             if data is not None:
                 # libuv reads a socket up to 32 times a poll, and a deferred read
                 # reaches the protocol only after the poll, too late for its
-                # pause_reading() to stop the rest. Past one asyncio read's worth
-                # (max_size) waiting, stop until it has been delivered.
-                self._deferred_bytes += len(data)
-                if self._deferred_bytes >= self.max_size:
-                    self._stop_reading()
-                    self._read_deferred = True
+                # pause_reading() to stop the rest: read once per iteration, as
+                # asyncio does, until this read has been delivered.
+                self._stop_reading()
+                self._read_deferred = True
 
     def _eof_next_iteration(self, error) -> None:
         self._loop.call_soon(self._deliver_later, None, error, context=self._read_context)
@@ -239,13 +236,11 @@ class _Reading:
     def _deliver_later(self, data, error) -> None:
         if self._closing:
             return
-        if data is not None:
-            self._deferred_bytes -= len(data)
         if self._paused:
             self._keep(data, error)
         else:
             self._deliver(data, error)
-        if self._read_deferred and not self._deferred_bytes:
+        if self._read_deferred:
             self._read_deferred = False
             try:
                 self._start_reading()  # unless the protocol paused reading meanwhile

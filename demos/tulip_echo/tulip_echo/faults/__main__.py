@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -65,7 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     def progress(line: str) -> None:
         print(f"[{time.monotonic() - started:5.0f} s] {line}", file=sys.stderr, flush=True)
 
-    results = runner.run(settings, args.out, progress=progress)
+    def interrupted(signum: int, frame: object) -> None:
+        # As Ctrl+C: every server, proxy and client process is stopped on the way out.
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        results = runner.run(settings, args.out, progress=progress)
+    except KeyboardInterrupt:
+        print("tulip_echo.faults: interrupted; every process it started is stopped",
+              file=sys.stderr)
+        return 130
     print(report.format_table(results))
     for path in report.write(results, args.out):
         progress(f"wrote {path}")
