@@ -31,7 +31,7 @@ SETUP_PY ?= python3
 # uv resolves the lock for each supported Python without those interpreters (make lock).
 UV_VERSION := 0.13.9
 
-.PHONY: help setup demos demo slides rehearse test fuzz conformance present bench clean distclean lock
+.PHONY: help setup demos demo slides rehearse test fuzz conformance present bench faults clean distclean lock
 
 help: ## Show this help
 	@echo "The asyncio talks (PyConES, FOSDEM): decks, demos and tests."
@@ -79,6 +79,9 @@ present: setup ## Present a deck live with RISE: make present TALK=fosdem LANG=e
 bench: setup ## Benchmark the echo servers on every loop, then evergreen's core vs gevent (~15 min; BENCH=--quick: ~1 min)
 	@$(ENV_PY) -m tulip_echo bench --out bench-results $(BENCH)
 	@$(ENV_PY) demos/evergreen/benchmarks/core.py $(filter --quick,$(BENCH))
+
+faults: setup ## Broken links, hostile peers, a soak on every echo server: one table in bench-results/ (FAULTS=--quick)
+	@$(ENV_PY) -m tulip_echo.faults --out bench-results $(FAULTS)
 
 clean: ## Remove build outputs (site/, build/, bench-results/, caches)
 	rm -rf site build bench-results .pytest_cache

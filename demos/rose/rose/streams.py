@@ -105,6 +105,7 @@ class _Reading:
     _read_error_message = 'Fatal read error on socket transport'
     _uv_reading = False  # libuv is reading for us
     _stash: collections.deque | None = None  # (data, error) read but not delivered
+    _read_deferred = False  # reading stopped until a deferred read is delivered
     # What libuv calls: _on_read inside _read_context (see _UVTransport),
     # which is chosen when reading starts. Entering the context at libuv's
     # boundary costs a C call (functools.partial of Context.run); entering it
@@ -221,6 +222,13 @@ class _Reading:
             self._deliver(data, error)
         else:
             self._loop._defer_io(None, self._deliver_later_cb, data, error)
+            if data is not None:
+                # libuv reads a socket up to 32 times a poll, and a deferred read
+                # reaches the protocol only after the poll, too late for its
+                # pause_reading() to stop the rest: read once per iteration, as
+                # asyncio does, until this read has been delivered.
+                self._stop_reading()
+                self._read_deferred = True
 
     def _eof_next_iteration(self, error) -> None:
         self._loop.call_soon(self._deliver_later, None, error, context=self._read_context)
@@ -232,6 +240,15 @@ class _Reading:
             self._keep(data, error)
         else:
             self._deliver(data, error)
+        if self._read_deferred:
+            self._read_deferred = False
+            try:
+                self._start_reading()  # unless the protocol paused reading meanwhile
+            except OSError as exc:
+                if exc.errno != errno.EBADF:
+                    raise
+                # The program closed the descriptor under the transport: asyncio's
+                # selector stops seeing it without a word, and so does this.
 
     def _keep(self, data, error, first: bool = False) -> None:
         if self._stash is None:

@@ -176,4 +176,8 @@ class ProtocolClient:
         self._protocol.transport.close()
 
     def abort(self) -> None:
-        self._protocol.transport.abort()
+        # A transport whose connection is already lost has nothing to abort, and
+        # asyncio's selector transport (3.11) raises AttributeError if asked to
+        # after a close that flushed its buffer.
+        if not self._protocol.lost:
+            self._protocol.transport.abort()
