@@ -51,6 +51,7 @@ from .steps import (
     columns_that_fit,
     cut,
     indent_of,
+    print_zoom,
     rows_of,
     rows_that_fit,
 )
@@ -80,12 +81,13 @@ class Listing:
     ``text`` is what is shown, and is also the plain-text form of the output (for
     readers of the notebook file, and for screen readers); ``steps`` are its
     ``(start, end)`` line ranges (one when it fits whole); ``columns`` is the width
-    past which a line wraps.
+    past which a line wraps and ``rows`` the height a step may take.
     """
 
     text: str
     steps: tuple[tuple[int, int], ...]
     columns: int
+    rows: int
     font_size: float = CODE_FONT_PX
 
     def _repr_html_(self) -> str:
@@ -99,21 +101,19 @@ class Listing:
         style = (f"font-size: {self.font_size}px; line-height: {LINE_HEIGHT}; margin: 0; "
                  f"padding: 0; overflow: visible; white-space: pre; background: none;")
         parts = []
-        for number, (start, end) in enumerate(self.steps):
+        for start, end in self.steps:
             shown = [self._wrapped(lines[i], plain[i]) for i in range(start, end)]
             while shown and not plain[start + len(shown) - 1].strip():
                 shown.pop()  # a step ends at its last line of code, not at a blank
             step = ' class="deck-step"' if len(self.steps) > 1 else ""
-            label = (f' aria-label="{number + 1} / {len(self.steps)}"'
-                     if len(self.steps) > 1 else "")
-            parts.append(f'<pre{step}{label} style="{style}">{chr(10).join(shown)}</pre>')
+            parts.append(f'<pre{step} style="{style}">{chr(10).join(shown)}</pre>')
         steps = ""
         if len(self.steps) > 1:
-            rows = [sum(rows_of(plain[i], self.columns) for i in range(a, b))
-                    for a, b in self.steps]
+            rows = sum(rows_of(line, self.columns) for line in plain)
             # the handout prints every step, one under the other, in the room of one
-            steps = (f' deck-steps" style="--deck-print-zoom: '
-                     f'{max(rows) / sum(rows):.3f}')
+            zoom = print_zoom(rows, self.rows)
+            steps = f' deck-steps" style="--deck-print-zoom: {zoom:.3f}'
+
         return f'<div class="highlight deck-listing{steps}">{"".join(parts)}</div>'
 
     def _wrapped(self, highlighted: str, plain: str) -> str:
@@ -235,7 +235,7 @@ def listing(text: str, *, max_height: float = MAX_HEIGHT,
     rows = rows_that_fit(max_height)
     text = _BLANK_RUNS.sub("\n\n", "\n".join(line.rstrip() for line in text.splitlines()))
     text = text.strip("\n")
-    return Listing(text, tuple(cut(text, rows, columns)), columns)
+    return Listing(text, tuple(cut(text, rows, columns)), columns, rows)
 
 
 def show(*objects: Any, only: tuple[str, ...] | str = (), max_height: float = MAX_HEIGHT,

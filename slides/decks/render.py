@@ -28,7 +28,7 @@ from nbformat import NotebookNode
 from . import CODE_FONT_PX, LANGUAGE_NAMES, LANGUAGES, NODE_MODULES, SLIDE_SIZE, TEMPLATE_DIR
 from .browser import PREVIEW_SIZE
 from .source import HIDE_INPUT_TAG, input_hidden, slides_of
-from .steps import LINE_HEIGHT, columns_that_fit, cut, rows_of, rows_that_fit
+from .steps import LINE_HEIGHT, columns_that_fit, cut, print_zoom, rows_of, rows_that_fit
 
 REVEAL_DIR = NODE_MODULES / "reveal.js"
 #: RISE settings the HTML deck honours, and the reveal.js option each becomes.
@@ -437,7 +437,8 @@ def _code_steps(nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNo
         except ValueError:
             continue
         if len(steps) > 1:
-            cell.metadata.setdefault("transient", {})[STEPS_KEY] = steps
+            cell.metadata.setdefault("transient", {})[STEPS_KEY] = {
+                "steps": steps, "zoom": print_zoom(steps[-1][1], room)}
     return nb, resources
 
 
@@ -447,16 +448,15 @@ def in_steps(highlighted: str, metadata: dict[str, Any]) -> str:
 
     pygments closes and reopens its spans at every line end, so cutting at newlines
     leaves each step well formed."""
-    steps = metadata.get("transient", {}).get(STEPS_KEY)
+    cut_up = metadata.get("transient", {}).get(STEPS_KEY)
     match = _PRE.fullmatch(highlighted)
-    if not steps or match is None:
+    if not cut_up or match is None:
         return highlighted
     lines = match["body"].rstrip("\n").split("\n")
-    rows = [b - a for a, b in steps]
     pres = "".join(f'<pre class="deck-step">{chr(10).join(lines[a:b]).rstrip()}</pre>'
-                   for a, b in steps)
+                   for a, b in cut_up["steps"])
     head = match["head"][:match["head"].rindex("<pre")]
-    head = head.replace('class="', f'style="--deck-print-zoom: {max(rows) / sum(rows):.3f}" '
+    head = head.replace('class="', f'style="--deck-print-zoom: {cut_up["zoom"]:.3f}" '
                         f'class="deck-steps ', 1)
     return head + pres + match["tail"][len("</pre>"):]
 

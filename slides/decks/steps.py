@@ -58,6 +58,12 @@ def rows_that_fit(max_height: float = MAX_HEIGHT, font_px: float = CODE_FONT_PX)
     return max(1, math.floor(max_height / (LINE_HEIGHT * font_px)))
 
 
+def print_zoom(total_rows: int, room: int) -> float:
+    """The zoom at which the handout shows every step of code, one under the other,
+    in the room the slide had for one (a margin kept for the rows' padding)."""
+    return min(1.0, 0.9 * room / max(1, total_rows))
+
+
 def indent_of(line: str) -> int:
     """The columns of a line's leading whitespace."""
     return len(line) - len(line.lstrip())

@@ -23,6 +23,7 @@ from decks.steps import (
     MAX_WIDTH,
     columns_that_fit,
     cut,
+    print_zoom,
     rows_of,
     rows_that_fit,
 )
@@ -70,7 +71,8 @@ def test_a_long_listing_keeps_its_font_and_comes_in_steps_that_each_fit(count):
     assert "\n".join(_plain(part) for part in parts).replace("\n\n", "\n") == \
         shown.text.replace("\n\n", "\n")
     zoom = float(re.search(r"--deck-print-zoom: ([0-9.]+)", html)[1])
-    assert zoom == pytest.approx(max(_step_rows(shown)) / sum(_step_rows(shown)), abs=1e-3)
+    assert zoom == pytest.approx(print_zoom(sum(_step_rows(shown)), rows), abs=1e-3)
+    assert zoom * sum(_step_rows(shown)) <= rows  # the handout's page holds every step
 
 
 def test_steps_cut_at_the_outermost_pause_then_evenly():
