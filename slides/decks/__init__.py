@@ -15,8 +15,9 @@ Modules, in the order a deck goes through them:
 - ``fingerprint``: the content hash that lets an unchanged deck skip its rebuild;
 - ``pipeline``: the build that ties them together (``slides/build.py`` is its CLI);
 - ``listing``: not the build's but the decks' own: imported by the talks' hidden code
-  cells, it shows a package's real source on a slide, sized to fit (every kernel the
-  pipeline starts has ``slides/`` on its ``PYTHONPATH``: see ``execute``).
+  cells, it shows a package's real source on a slide, in steps that each fit (every
+  kernel the pipeline starts has ``slides/`` on its ``PYTHONPATH``: see ``execute``);
+- ``steps``: code taller than a slide cut into steps, for ``listing`` and ``render``.
 
 See ``slides/README.md`` for the source format and the commands.
 """
@@ -35,7 +36,8 @@ LANGUAGE_NAMES: dict[str, str] = {"es": "Español", "en": "English"}
 #: A slide's size in pixels: reveal.js's own default, which the HTML decks keep
 #: (RISE's default "100%" means "the window" and has no meaning in a file).
 SLIDE_SIZE: tuple[int, int] = (960, 700)
-#: The decks' code font size in pixels (the HTML deck's; the largest a listing uses).
+#: The decks' code font size in pixels (the HTML deck's, and every listing's: code is
+#: revealed in steps rather than shrunk, see ``decks.steps``).
 CODE_FONT_PX = 19
 
 SLIDES_DIR = Path(__file__).resolve().parent.parent

@@ -122,3 +122,122 @@ def screenshot_title(browser: playwright.sync_api.Browser, html: Path, png: Path
         os.replace(tmp, png)
     finally:
         context.close()
+
+
+# -- measuring what a slide shows ----------------------------------------------------
+# The checks' one way to measure a deck in a browser, the HTML deck's (reveal.js) and
+# the live one's (RISE) alike: the current slide once it has stopped moving, step by
+# step (every slide and every fragment), with the sizes and places the screen shows.
+
+#: Resolves once the current slide has stopped moving (reveal.js's transition).
+SETTLED_JS = """() => new Promise(resolve => {
+    let last = '', same = 0, frames = 0;
+    const tick = () => {
+        const all = document.querySelectorAll('.reveal .slides section.present');
+        const rect = all.length ? JSON.stringify(all[all.length - 1].getBoundingClientRect()) : '';
+        same = rect === last ? same + 1 : 0;
+        last = rect;
+        if (same >= 6 || ++frames > 600) resolve(true); else requestAnimationFrame(tick);
+    };
+    tick();
+})"""
+
+#: The deck's furniture that stays on screen: what a slide's content must not run into.
+CHROME_SELECTOR = ("#rise-header, #rise-footer, .deck-header, .deck-footer, "
+                   ".reveal > .deck-demo, .reveal .slide-number, .deck-nav a")
+
+# The current slide: the smallest code and text sizes on it (the computed font size
+# times reveal.js's scale of the slide: a transform below 1, CSS zoom above), the
+# cells that leave the box (the selector's: the screen on stage, the slide in the HTML
+# deck) or cut their content off, and the chrome its text or images run into.
+MEASURE_SLIDE_JS = """(boxSelector) => {
+    const slides = document.querySelector('.reveal .slides');
+    const all = slides.querySelectorAll('section.present');
+    const slide = all[all.length - 1];
+    const screen = document.querySelector(boxSelector).getBoundingClientRect();
+    const zoom = parseFloat(getComputedStyle(slides).zoom) || 1;
+    const scale = zoom * (slides.offsetHeight
+        ? slides.getBoundingClientRect().height / (slides.offsetHeight * zoom) : 1);
+    const shown = el => el.getClientRects().length > 0
+        && getComputedStyle(el).visibility !== 'hidden';
+    const title = (slide.querySelector('h1, h2, h3') || slide).innerText.trim().slice(0, 50);
+    const ignored = '.jp-InputPrompt, .jp-OutputPrompt, .jp-Placeholder, .jp-Cell-header, '
+                    + '.jp-Cell-footer, .jp-Collapser, aside.notes';
+    const code = [], text = [], problems = [], boxes = [];
+    const walker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const el = node.parentElement;
+        if (!node.textContent.trim() || !shown(el) || el.closest(ignored)) continue;
+        const px = parseFloat(getComputedStyle(el).fontSize) * scale;
+        const what = node.textContent.trim().slice(0, 30);
+        if (el.closest('.cm-editor, .jp-OutputArea-output, code, pre')) code.push([px, what]);
+        else if (el.closest('.jp-RenderedMarkdown')) text.push([px, what]);
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        for (const r of range.getClientRects()) if (r.width && r.height) boxes.push([r, what]);
+    }
+    for (const img of slide.querySelectorAll('img'))
+        if (shown(img) && !img.closest(ignored)) boxes.push([img.getBoundingClientRect(), 'an image']);
+    const cells = [...slide.querySelectorAll('.jp-Cell')].filter(
+        cell => !cell.parentElement.closest('.jp-Cell') && !cell.closest('aside.notes'));
+    for (const cell of cells) {
+        if (!shown(cell)) continue;
+        const r = cell.getBoundingClientRect();
+        if (r.top < screen.top - 1 || r.bottom > screen.bottom + 1
+                || r.left < screen.left - 1 || r.right > screen.right + 1)
+            problems.push(`a cell at ${Math.round(r.left)},${Math.round(r.top)}-`
+                          + `${Math.round(r.right)},${Math.round(r.bottom)} leaves the `
+                          + `${Math.round(screen.width)}x${Math.round(screen.height)} box`);
+        // content wider or taller than its box must scroll there, not be cut off
+        for (const el of [cell, ...cell.querySelectorAll('*')]) {
+            if (!shown(el)) continue;
+            const style = getComputedStyle(el);
+            for (const [axis, over] of [['x', el.scrollWidth > el.clientWidth + 2],
+                                        ['y', el.scrollHeight > el.clientHeight + 2]]) {
+                const overflow = axis === 'x' ? style.overflowX : style.overflowY;
+                if (over && (overflow === 'hidden' || overflow === 'clip')
+                        && el.clientWidth > 0 && el.clientHeight > 0)
+                    problems.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} `
+                                  + `cuts its content off (${axis})`);
+            }
+        }
+    }
+    const chrome = [];
+    for (const el of document.querySelectorAll(%CHROME%)) {
+        if (!shown(el) || el.closest('[hidden]')) continue;
+        const c = el.getBoundingClientRect();
+        const hit = boxes.find(([r]) => r.left < c.right - 1 && r.right > c.left + 1
+                                        && r.top < c.bottom - 1 && r.bottom > c.top + 1);
+        if (hit) chrome.push(`'${hit[1]}' runs into ${el.className || el.id}`);
+    }
+    const smallest = list => list.reduce((a, b) => (b[0] < a[0] ? b : a), [Infinity, '']);
+    return {title, scale, code: smallest(code), text: smallest(text), problems, chrome,
+            bottom: Math.max(0, ...boxes.map(([r]) => r.bottom)),
+            // RISE names its slides; reveal.js's own decks are told apart by position
+            id: slide.id || (window.Reveal && Reveal.getIndices
+                             ? `${Reveal.getIndices().h}.${Reveal.getIndices().v || 0}` : ''),
+            fragments: slide.querySelectorAll('.fragment.visible').length};
+}""".replace("%CHROME%", repr(CHROME_SELECTOR))
+
+
+def settle(page: playwright.sync_api.Page) -> None:  # noqa: F821
+    """Wait until the current slide has stopped moving."""
+    page.evaluate(SETTLED_JS)
+
+
+def measure_steps(page: playwright.sync_api.Page, box: str = ".reveal",  # noqa: F821
+                  limit: int = 400) -> Iterator[dict]:
+    """Measure the current slide (``MEASURE_SLIDE_JS``, cells held to the ``box``
+    selector's rectangle), press Space (the next fragment or slide), and so on to the
+    end of the deck: one measurement per step, every fragment of every slide."""
+    seen: set[tuple[str, int]] = set()
+    for _ in range(limit):
+        settle(page)
+        measured = page.evaluate(MEASURE_SLIDE_JS, box)
+        step = (measured["id"], measured["fragments"])
+        if step in seen:
+            return
+        seen.add(step)
+        yield measured
+        page.keyboard.press("Space")
+    raise BrowserError(f"the deck did not end within {limit} steps")

@@ -1,10 +1,11 @@
-"""A package's real source on a slide, sized to fit: what the decks' hidden cells show.
+"""A package's real source on a slide, readable: what the decks' hidden cells show.
 
 The slides that explain an implementation show the packages' own code, read when
 the cell runs, so a slide cannot drift from the code. The packages' lines run to
-about 100 columns and some functions to 30 lines, while a slide is 960 x 700 px and
-the deck's code font is 19 px: a listing is drawn at the largest size (up to that
-font) at which its widest line and its height both fit, rather than wrapped or cut.
+about 100 columns and some functions to 30 lines, while a slide is 960 x 700 px: a
+listing keeps the deck's code font (19 px) and is never shrunk; one taller than its
+box is cut into steps that each fit (``decks.steps``), which the HTML deck reveals one
+after the other, and a line wider than the box wraps with a hanging indent.
 
     from decks.listing import listing, show, show_script
     show(EventLoop._arm_timer, EventLoop._on_timer)        # functions, methods, classes
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import math
 import re
 import textwrap
 from dataclasses import dataclass
@@ -42,21 +42,21 @@ from pygments.lexers import PythonLexer
 from pygments.styles.default import DefaultStyle
 from pygments.token import Comment, Name, Operator, String
 
-from . import CODE_FONT_PX, SLIDE_SIZE
+from . import CODE_FONT_PX
+from .steps import (
+    HANGING_INDENT,
+    LINE_HEIGHT,
+    MAX_HEIGHT,
+    MAX_WIDTH,
+    columns_that_fit,
+    cut,
+    indent_of,
+    print_zoom,
+    rows_of,
+    rows_that_fit,
+)
 
-__all__ = ["Listing", "font_size", "listing", "script_source", "show", "show_script",
-           "source_of"]
-
-#: Pixels a listing may take by default: the slide's width less its margins, and
-#: its height less a title line and the space around it.
-MAX_WIDTH = SLIDE_SIZE[0] - 60
-MAX_HEIGHT = SLIDE_SIZE[1] - 160
-#: Monospace advance and line height, as fractions of the font size (the code font
-#: of JupyterLab's CSS, DejaVu Sans Mono or Menlo, advances 0.60 em; a little more
-#: is kept as a margin).
-CHAR_WIDTH = 0.61
-LINE_HEIGHT = 1.3
-
+__all__ = ["Listing", "listing", "script_source", "show", "show_script", "source_of"]
 
 
 class ListingStyle(DefaultStyle):
@@ -75,23 +75,55 @@ _BLANK_RUNS = re.compile(r"\n{3,}")  # two or more blank lines (trailing blanks 
 
 @dataclass(frozen=True)
 class Listing:
-    """Highlighted Python at a font size that fits; IPython displays it as HTML.
+    """Highlighted Python at the deck's code font, in steps that each fit the box;
+    IPython displays it as HTML.
 
     ``text`` is what is shown, and is also the plain-text form of the output (for
-    readers of the notebook file, and for screen readers).
+    readers of the notebook file, and for screen readers); ``steps`` are its
+    ``(start, end)`` line ranges (one when it fits whole); ``columns`` is the width
+    past which a line wraps and ``rows`` the height a step may take.
     """
 
     text: str
-    font_size: float
+    steps: tuple[tuple[int, int], ...]
+    columns: int
+    rows: int
+    font_size: float = CODE_FONT_PX
 
     def _repr_html_(self) -> str:
         # Inline styles only (no stylesheet to ship), and our own <pre>: pygments'
         # would set a line height of its own. white-space: JupyterLab wraps outputs.
+        # pygments closes and reopens its spans at every line end, so the highlighted
+        # text can be cut at newlines.
         formatter = HtmlFormatter(noclasses=True, nowrap=True, style=ListingStyle)
-        spans = highlight(self.text, PythonLexer(), formatter)
+        lines = highlight(self.text, PythonLexer(), formatter).rstrip("\n").split("\n")
+        plain = self.text.split("\n")
         style = (f"font-size: {self.font_size}px; line-height: {LINE_HEIGHT}; margin: 0; "
                  f"padding: 0; overflow: visible; white-space: pre; background: none;")
-        return f'<div class="highlight deck-listing"><pre style="{style}">{spans}</pre></div>'
+        parts = []
+        for start, end in self.steps:
+            shown = [self._wrapped(lines[i], plain[i]) for i in range(start, end)]
+            while shown and not plain[start + len(shown) - 1].strip():
+                shown.pop()  # a step ends at its last line of code, not at a blank
+            step = ' class="deck-step"' if len(self.steps) > 1 else ""
+            parts.append(f'<pre{step} style="{style}">{chr(10).join(shown)}</pre>')
+        steps = ""
+        if len(self.steps) > 1:
+            rows = sum(rows_of(line, self.columns) for line in plain)
+            # the handout prints every step, one under the other, in the room of one
+            zoom = print_zoom(rows, self.rows)
+            steps = f' deck-steps" style="--deck-print-zoom: {zoom:.3f}'
+
+        return f'<div class="highlight deck-listing{steps}">{"".join(parts)}</div>'
+
+    def _wrapped(self, highlighted: str, plain: str) -> str:
+        """A line as is, or, wider than the box, wrapping with a hanging indent."""
+        if len(plain.expandtabs()) <= self.columns:
+            return highlighted
+        hang = indent_of(plain.expandtabs()) + HANGING_INDENT
+        return (f'<span style="display: inline-block; max-width: 100%; white-space: '
+                f'pre-wrap; word-break: normal; overflow-wrap: break-word; padding-left: {hang}ch; '
+                f'text-indent: -{hang}ch; box-sizing: border-box;">{highlighted}</span>')
 
     def __repr__(self) -> str:
         return self.text
@@ -186,45 +218,35 @@ def script_source(path: str | Path, *starts: str, inside: str | None = None) -> 
     return "\n\n".join(chosen)
 
 
-# -- sizing and showing -------------------------------------------------------------
-
-def font_size(text: str, max_height: float = MAX_HEIGHT, max_width: float = MAX_WIDTH,
-              largest: float = CODE_FONT_PX) -> float:
-    """The largest font size (px, at most ``largest``) at which ``text`` fits the box."""
-    if max_height <= 0 or max_width <= 0:
-        raise ValueError(f"a listing needs a box of positive size, not "
-                         f"{max_width} x {max_height} px")
-    lines = text.splitlines() or [""]
-    columns = max(len(line.expandtabs()) for line in lines) or 1
-    by_width = max_width / (columns * CHAR_WIDTH)
-    by_height = max_height / (len(lines) * LINE_HEIGHT)
-    # rounded down to a tenth of a pixel: rounding up could make it not fit
-    return math.floor(min(largest, by_width, by_height) * 10) / 10
-
+# -- fitting and showing ------------------------------------------------------------
 
 def listing(text: str, *, max_height: float = MAX_HEIGHT,
             max_width: float = MAX_WIDTH) -> Listing:
-    """Python ``text``, highlighted at the size that fits ``max_width`` x ``max_height`` px.
+    """Python ``text``, highlighted at the deck's code font, in steps of at most
+    ``max_height`` px, its lines wrapping past ``max_width`` px.
 
     Lower ``max_height`` on a slide that has text above or below its listing.
+    ValueError when the text cannot be cut there (see ``decks.steps.cut``).
     """
     if not isinstance(text, str):
         raise TypeError(f"listing() shows text, not {type(text).__name__}; "
                         f"use show() for functions and classes")
+    columns = columns_that_fit(max_width)
+    rows = rows_that_fit(max_height)
     text = _BLANK_RUNS.sub("\n\n", "\n".join(line.rstrip() for line in text.splitlines()))
     text = text.strip("\n")
-    return Listing(text, font_size(text, max_height, max_width))
+    return Listing(text, tuple(cut(text, rows, columns)), columns, rows)
 
 
 def show(*objects: Any, only: tuple[str, ...] | str = (), max_height: float = MAX_HEIGHT,
          max_width: float = MAX_WIDTH) -> Listing:
-    """The real source of ``objects`` (or of their nested ``only``), sized to fit."""
+    """The real source of ``objects`` (or of their nested ``only``), to fit."""
     return listing(source_of(*objects, only=only), max_height=max_height,
                    max_width=max_width)
 
 
 def show_script(path: str | Path, *starts: str, inside: str | None = None,
                 max_height: float = MAX_HEIGHT, max_width: float = MAX_WIDTH) -> Listing:
-    """Statements of a script (see ``script_source``), sized to fit."""
+    """Statements of a script (see ``script_source``), to fit."""
     return listing(script_source(path, *starts, inside=inside), max_height=max_height,
                    max_width=max_width)

@@ -28,6 +28,7 @@ from nbformat import NotebookNode
 from . import CODE_FONT_PX, LANGUAGE_NAMES, LANGUAGES, NODE_MODULES, SLIDE_SIZE, TEMPLATE_DIR
 from .browser import PREVIEW_SIZE
 from .source import HIDE_INPUT_TAG, input_hidden, slides_of
+from .steps import LINE_HEIGHT, columns_that_fit, cut, print_zoom, rows_of, rows_that_fit
 
 REVEAL_DIR = NODE_MODULES / "reveal.js"
 #: RISE settings the HTML deck honours, and the reveal.js option each becomes.
@@ -98,6 +99,29 @@ a.anchor-link { display: none; }
   font-size: 1em; color: #222; background: rgba(255, 255, 255, 0.85); padding: 0 0.3em;
   user-select: all;
 }
+/* A code cell's padding inside its width: the editor clips what passes its edge */
+.reveal .jp-InputArea-editor pre { box-sizing: border-box; }
+/* Code taller than a slide, in steps (decks/steps.py): the steps share one grid cell,
+   as tall as the tallest, and each fragment (STEPS_JS) replaces the step before it. */
+.reveal .deck-steps { display: grid; }
+.reveal .deck-steps > .deck-step { grid-area: 1 / 1; margin: 0; }
+.reveal .slides section .deck-steps > .deck-step:has(~ .deck-step.visible) {
+  opacity: 0; visibility: hidden;
+}
+/* The handout shows every step, one under the other, in the room of one. */
+html.reveal-print .reveal .deck-steps { display: block; zoom: var(--deck-print-zoom, 1); }
+html.reveal-print .reveal .slides section .deck-steps > .deck-step {
+  opacity: 1 !important; visibility: inherit !important;
+}
+"""
+
+# Before reveal.js starts: every step of a stepped listing or code cell but the first is
+# a fragment (in the notebook and on stage, where RISE scrolls a tall cell, they are
+# not: there the steps just follow one another).
+STEPS_JS = """
+document.querySelectorAll('.deck-steps > .deck-step ~ .deck-step').forEach(function (step) {
+  step.classList.add('fragment');
+});
 """
 
 # In print-pdf mode reveal.js lays every slide out as a page: repeat the header and the
@@ -332,6 +356,8 @@ def render_deck(nb: NotebookNode, *, index_href: str = "../index.html", abstract
         exclude_input_prompt=True, exclude_output_prompt=True, embed_images=True)
     exporter.register_preprocessor(_hide_inputs, enabled=True)
     exporter.register_preprocessor(_mark_demo_slides, enabled=True)
+    exporter.register_preprocessor(_code_steps, enabled=True)
+    exporter.register_filter("in_steps", in_steps)
     resources = {
         "deck": {
             "lang": lang,
@@ -342,7 +368,7 @@ def render_deck(nb: NotebookNode, *, index_href: str = "../index.html", abstract
             "css": {"reveal": assets.css, "theme": theme_css(rise.get("theme", "white")),
                     "deck": DECK_CSS},
             "js": {"reveal": assets.js, "notes": assets.notes_js + PRINT_HEADERS_JS,
-                   "demo": DEMO_COMMAND_JS},
+                   "steps": STEPS_JS, "demo": DEMO_COMMAND_JS},
             "demo_label": DEMO_LABELS[lang],
             "index_href": index_href,
             "index_label": INDEX_LABELS[lang],
@@ -369,6 +395,70 @@ def _hide_inputs(nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookN
         if input_hidden(cell):
             cell.metadata.setdefault("transient", {})["remove_source"] = True
     return nb, resources
+
+
+#: The cell metadata key (under ``transient``, never saved) holding a code cell's steps.
+STEPS_KEY = "deck_steps"
+#: The rows of code (input and text output) a slide with a title holds clear of the
+#: header, footer and demo command: JupyterLab draws code cells at a line height of
+#: 1.17, not the listings' 1.3.
+CODE_CELL_ROWS = rows_that_fit(font_px=CODE_FONT_PX * 1.17 / LINE_HEIGHT)
+#: The fewest rows a code cell's input is given, however long its output.
+MIN_INPUT_ROWS = 8
+_PRE = re.compile(r"(?P<head>.*?<pre[^>]*>)(?P<body>.*?)(?P<tail></pre>.*)", re.DOTALL)
+
+
+def _output_rows(cell: NotebookNode, columns: int) -> int:
+    """The rows a code cell's text outputs take on the slide (an image: none counted)."""
+    text = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            text.append(output.text)
+        elif output.output_type == "error":
+            text.append("\n".join(output.traceback))
+        elif "text/plain" in output.get("data", {}) and not any(
+                mime.startswith("image/") for mime in output.data):
+            text.append(output.data["text/plain"])
+    lines = "\n".join(text).rstrip("\n").split("\n") if text else []
+    return sum(rows_of(re.sub(r"\x1b\[[0-9;]*m", "", line), columns) for line in lines)
+
+
+def _code_steps(nb: NotebookNode, resources: dict[str, Any]) -> tuple[NotebookNode, dict]:
+    """A shown code cell whose input and output are taller than a slide's code box gets
+    its input cut into steps (``decks.steps``), which ``in_steps`` draws. One that cannot
+    be cut stays whole (the browser checks measure every slide)."""
+    columns = columns_that_fit()
+    for cell in nb.cells:
+        if cell.cell_type != "code" or input_hidden(cell):
+            continue
+        room = max(MIN_INPUT_ROWS, CODE_CELL_ROWS - _output_rows(cell, columns))
+        try:
+            steps = cut(cell.source.rstrip("\n"), room, columns)
+        except ValueError:
+            continue
+        if len(steps) > 1:
+            cell.metadata.setdefault("transient", {})[STEPS_KEY] = {
+                "steps": steps, "zoom": print_zoom(steps[-1][1], room)}
+    return nb, resources
+
+
+def in_steps(highlighted: str, metadata: dict[str, Any]) -> str:
+    """A code cell's highlighted input (pygments' ``<div><pre>``), one ``<pre>`` per step
+    when ``_code_steps`` cut it, for STEPS_JS and DECK_CSS to reveal one at a time.
+
+    pygments closes and reopens its spans at every line end, so cutting at newlines
+    leaves each step well formed."""
+    cut_up = metadata.get("transient", {}).get(STEPS_KEY)
+    match = _PRE.fullmatch(highlighted)
+    if not cut_up or match is None:
+        return highlighted
+    lines = match["body"].rstrip("\n").split("\n")
+    pres = "".join(f'<pre class="deck-step">{chr(10).join(lines[a:b]).rstrip()}</pre>'
+                   for a, b in cut_up["steps"])
+    head = match["head"][:match["head"].rindex("<pre")]
+    head = head.replace('class="', f'style="--deck-print-zoom: {cut_up["zoom"]:.3f}" '
+                        f'class="deck-steps ', 1)
+    return head + pres + match["tail"][len("</pre>"):]
 
 
 def _mark_demo_slides(nb: NotebookNode, resources: dict[str, Any]

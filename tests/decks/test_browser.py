@@ -15,12 +15,13 @@ import nbformat
 import pytest
 
 from decks import LANGUAGES, ROOT
-from decks.browser import wait_for_reveal
+from decks.browser import measure_steps, wait_for_reveal
 from decks.render import REVEAL_DIR, demo_slides
 from decks.source import slides_of
 
 pytestmark = pytest.mark.timeout(900)  # the first test may pay for the site's build
 LOCAL_SCHEMES = ("file:", "data:", "blob:", "about:")
+SCREEN = {"width": 1280, "height": 720}
 SHOWS_NOTES = """words => {
     const notes = document.querySelector('.speaker-controls-notes .value');
     return notes !== null && words.every(word => notes.textContent.includes(word));
@@ -30,7 +31,7 @@ SHOWS_NOTES = """words => {
 @contextlib.contextmanager
 def opened(browser, path, requests: list[str] | None = None):
     """The deck at ``path`` in a fresh browser context, reveal.js ready."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    context = browser.new_context(viewport=SCREEN)
     if requests is not None:
         context.on("request", lambda request: requests.append(request.url))
     try:
@@ -65,29 +66,43 @@ def test_the_deck_loads_offline_and_reaches_its_last_slide(deck, built_site, bro
     assert outside == [], f"the deck fetched {outside}"
 
 
-# Each slide's content against the slide's size (reveal.js scales the whole slide; it
-# never wraps code nor shrinks a slide that is too tall, so both would be cut off).
+# Each step of each slide (every fragment shown in turn) at a 1280 x 720 screen, as
+# reveal.js scales the 960 x 700 slide to it: code no smaller than CODE_PX as the
+# screen shows it, nothing taller than the slide (reveal.js never shrinks a slide) nor
+# cut off, no text running into the header, footer or demo command. Long code is
+# revealed in steps (decks/steps.py), not shrunk, so every step is held to this.
+CODE_PX = 18
 FIND_OVERFLOWS = """() => {
-    const height = Reveal.getConfig().height, found = [];
-    for (const slide of Reveal.getSlides()) {
-        const at = Reveal.getIndices(slide);
-        Reveal.slide(at.h, at.v);
-        const title = (slide.querySelector('h1, h2, h3') || slide).innerText.slice(0, 40);
-        if (slide.scrollHeight > height)
-            found.push(`${title}: ${slide.scrollHeight}px tall, the slide is ${height}px`);
-        for (const pre of slide.querySelectorAll('pre'))
-            if (pre.scrollWidth > pre.clientWidth + 1)
-                found.push(`${title}: a listing is ${pre.scrollWidth}px wide `
-                           + `in ${pre.clientWidth}px`);
-    }
+    const slide = Reveal.getCurrentSlide(), height = Reveal.getConfig().height, found = [];
+    if (slide.scrollHeight > height)
+        found.push(`${slide.scrollHeight}px tall, the slide is ${height}px`);
+    for (const pre of slide.querySelectorAll('pre'))
+        if (pre.scrollWidth > pre.clientWidth + 1)
+            found.push(`a listing is ${pre.scrollWidth}px wide in ${pre.clientWidth}px`);
     return found;
 }"""
 
 
-def test_every_slide_fits_on_the_screen(deck, built_site, browser):
+def test_every_step_of_every_slide_is_readable_and_fits(deck, built_site, browser,
+                                                         language_notebooks):
     talk, lang = deck
     with opened(browser, built_site.path(talk, lang, "html")) as page:
-        assert page.evaluate(FIND_OVERFLOWS) == []
+        assert page.viewport_size == SCREEN
+        page.evaluate("document.fonts.ready")
+        steps, found = [], []
+        for step in measure_steps(page, box=".reveal .slides"):
+            steps.append(step)
+            where = f"slide {step['id']}, {step['fragments']} fragments ({step['title']!r})"
+            code_px, code_text = step["code"]
+            if code_px < CODE_PX:
+                found.append(f"{where}: code at {code_px:.1f}px ({code_text!r})")
+            found += [f"{where}: {problem}" for problem in step["problems"] + step["chrome"]]
+            found += [f"{where}: {problem}" for problem in page.evaluate(FIND_OVERFLOWS)]
+    assert found == []
+    assert len({s["id"] for s in steps}) == len(slides_of(language_notebooks(talk)[lang]))
+    stepped = [s for s in steps if s["fragments"]]
+    if talk == "fosdem":  # the tiny loop, rose's timer and the 2013 echo come in steps
+        assert len(stepped) >= 3, [s["title"] for s in steps]
 
 
 def test_the_speaker_view_shows_each_slides_notes(deck, built_site, browser, language_notebooks):

@@ -1,6 +1,7 @@
 """``decks.listing``, the decks' helper for showing real source on a slide: it shows the
-real text, fits it to the slide, and fails loudly when what it should show is gone;
-and every kernel the pipeline starts can import it.
+real text at the deck's code font, in steps that each fit the slide (``decks.steps``),
+and fails loudly when what it should show is gone; and every kernel the pipeline
+starts can import it.
 """
 
 from __future__ import annotations
@@ -15,57 +16,108 @@ import pytest
 
 from decks import CODE_FONT_PX, SLIDE_SIZE, SLIDES_DIR, fingerprint
 from decks.execute import execute, jupyter_sandbox
-from decks.listing import (
+from decks.listing import Listing, listing, script_source, show, show_script, source_of
+from decks.steps import (
     CHAR_WIDTH,
-    LINE_HEIGHT,
     MAX_HEIGHT,
     MAX_WIDTH,
-    Listing,
-    font_size,
-    listing,
-    script_source,
-    show,
-    show_script,
-    source_of,
+    columns_that_fit,
+    cut,
+    print_zoom,
+    rows_of,
+    rows_that_fit,
 )
 
 
-def _fits(shown: Listing, max_width: float = MAX_WIDTH, max_height: float = MAX_HEIGHT) -> bool:
-    lines = shown.text.splitlines()
-    width = max(len(line) for line in lines) * CHAR_WIDTH * shown.font_size
-    return width <= max_width and len(lines) * LINE_HEIGHT * shown.font_size <= max_height
+def _step_rows(shown: Listing) -> list[int]:
+    lines = shown.text.split("\n")
+    return [sum(rows_of(line, shown.columns) for line in lines[a:b]) for a, b in shown.steps]
 
 
-# -- sizing ------------------------------------------------------------------------------
+def _steps_html(html: str) -> list[str]:
+    return re.findall(r"<pre[^>]*>(.*?)</pre>", html, re.DOTALL)
 
-def test_a_short_listing_keeps_the_decks_code_font():
-    assert listing("x = 1\nprint(x)").font_size == CODE_FONT_PX
+
+def _plain(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">").replace(
+        "&amp;", "&").replace("&#39;", "'").replace("&quot;", '"')
+
+
+# -- sizing: never shrunk; in steps; wrapped ---------------------------------------------
+
+def test_a_short_listing_is_one_step_at_the_decks_code_font():
+    shown = listing("x = 1\nprint(x)")
+    assert shown.font_size == CODE_FONT_PX and shown.steps == ((0, 2),)
+    assert "deck-step" not in shown._repr_html_()
     assert MAX_WIDTH < SLIDE_SIZE[0] and MAX_HEIGHT < SLIDE_SIZE[1]
-
-
-@pytest.mark.parametrize("columns", [80, 100, 140])
-def test_a_wide_listing_shrinks_until_its_widest_line_fits(columns):
-    wide = listing("x = 1\n" + "y = '" + "w" * (columns - 6) + "'")
-    assert wide.font_size < CODE_FONT_PX and _fits(wide)
-    assert font_size("y" * (columns + 20)) < font_size("y" * columns)
+    assert shown.columns == columns_that_fit() == int(MAX_WIDTH // (CHAR_WIDTH * CODE_FONT_PX))
 
 
 @pytest.mark.parametrize("count", [25, 40, 60])
-def test_a_long_listing_shrinks_until_its_height_fits(count):
-    long = listing("\n".join(f"line_{n} = {n}" for n in range(count)))
-    assert long.font_size < CODE_FONT_PX and _fits(long)
+def test_a_long_listing_keeps_its_font_and_comes_in_steps_that_each_fit(count):
+    text = "\n\n".join(f"def step_{n}():\n    return {n}" for n in range(count // 3))
+    shown = listing(text)
+    rows = rows_that_fit()
+    assert shown.font_size == CODE_FONT_PX
+    assert len(shown.steps) == -(-len(text.splitlines()) // rows) or len(shown.steps) > 1
+    assert all(tall <= rows for tall in _step_rows(shown))
+    assert shown.steps[0][0] == 0 and shown.steps[-1][1] == len(text.splitlines())
+    assert all(a[1] == b[0] for a, b in zip(shown.steps, shown.steps[1:]))  # nothing lost
+    for start, _ in shown.steps:  # each step starts at a definition
+        assert text.splitlines()[start].startswith("def step_")
+    html = shown._repr_html_()
+    parts = _steps_html(html)
+    assert len(parts) == len(shown.steps) and 'class="highlight deck-listing deck-steps"' in html
+    assert "\n".join(_plain(part) for part in parts).replace("\n\n", "\n") == \
+        shown.text.replace("\n\n", "\n")
+    zoom = float(re.search(r"--deck-print-zoom: ([0-9.]+)", html)[1])
+    assert zoom == pytest.approx(print_zoom(sum(_step_rows(shown)), rows), abs=1e-3)
+    assert zoom * sum(_step_rows(shown)) <= rows  # the handout's page holds every step
 
 
-def test_a_lower_box_gives_a_smaller_font():
-    text = "\n".join(f"value_{n} = {n}" for n in range(20))
-    assert listing(text, max_height=300).font_size < listing(text).font_size
-    assert _fits(listing(text, max_height=300), max_height=300)
+def test_steps_cut_at_the_outermost_pause_then_evenly():
+    method = "    def m_{0}(self):\n        return {0}\n"
+    text = "class A:\n" + "".join(method.format(n) for n in range(6)) + "\n" + \
+        "def after():\n    return 1\n" + "class B:\n" + "".join(
+            method.format(n) for n in range(6, 9))
+    lines = text.rstrip("\n").split("\n")
+    steps = cut(text.rstrip("\n"), 16, 77)
+    assert len(steps) == 2 and lines[steps[1][0]] in ("def after():", "class B:")
+    assert cut("a = 1\nb = 2", 16, 77) == [(0, 2)]
+
+
+def test_code_that_cannot_be_cut_says_where_to_add_a_pause():
+    with pytest.raises(ValueError, match="add a blank line"):
+        listing("\n".join(f"x_{n} = {n}" for n in range(40)))
+    with pytest.raises(ValueError, match="steps of 4 to"):  # an import alone is no step
+        cut("import os\n\n" + "\n".join(f"x_{n} = {n}" for n in range(12)), 12, 77)
     with pytest.raises(ValueError, match="positive size"):
-        listing(text, max_height=0)
+        listing("x = 1", max_height=0)
 
 
-def test_tabs_count_as_the_columns_they_take():
-    assert font_size("\t\t\t\t\t\t\t\t\tx = 1") == font_size(" " * 72 + "x = 1")
+def test_a_lower_box_gives_more_steps():
+    text = "\n\n".join(f"value_{n} = {n}" for n in range(10))
+    assert len(listing(text, max_height=300).steps) > len(listing(text).steps)
+    assert all(tall <= rows_that_fit(300) for tall in _step_rows(listing(text, max_height=300)))
+
+
+def test_a_step_never_starts_inside_a_triple_quoted_string():
+    text = ('def f():\n    """Doc\n\ndef not_here():\n    """\n    return 1\n\n'
+            'def g():\n    a = 1\n    b = 2\n    return a + b')
+    steps = cut(text, 7, 77)
+    starts = [text.split("\n")[a] for a, _ in steps]
+    assert "def not_here():" not in starts and "def g():" in starts
+
+
+@pytest.mark.parametrize("columns", [80, 100, 140])
+def test_a_wide_line_wraps_with_a_hanging_indent_and_counts_its_rows(columns):
+    wide = "    y = '" + "w " * ((columns - 10) // 2) + "'"
+    shown = listing("def f():\n" + wide)
+    assert shown.font_size == CODE_FONT_PX
+    html = shown._repr_html_()
+    assert "white-space: pre-wrap" in html and "padding-left: 8ch; text-indent: -8ch" in html
+    assert rows_of(wide, shown.columns) > 1
+    assert rows_of("\t" * 9 + "x = 1", 77) == rows_of(" " * 72 + "x = 1", 77)
 
 
 def test_runs_of_blank_lines_show_as_one_and_the_text_is_otherwise_untouched():
@@ -73,14 +125,13 @@ def test_runs_of_blank_lines_show_as_one_and_the_text_is_otherwise_untouched():
     assert shown.text == "import os\n\ndef f():\n    return os.sep"
 
 
-def test_the_html_is_highlighted_inline_at_the_fitted_size_and_the_plain_text_is_the_source():
+def test_the_html_is_highlighted_inline_at_the_code_font_and_the_plain_text_is_the_source():
     shown = listing("if a < b:\n    print('<&>')\n" + "z = 0  # " + "x" * 90)
     html = shown._repr_html_()
-    assert f"font-size: {shown.font_size}px" in html and "white-space: pre" in html
+    assert f"font-size: {CODE_FONT_PX}px" in html and "white-space: pre" in html
     assert "<style" not in html and "class=\"k\"" not in html  # no stylesheet needed
     assert "&lt;&amp;&gt;" in html and "<&>" not in html
-    assert re.sub(r"<[^>]+>", "", html).replace("&lt;", "<").replace("&gt;", ">").replace(
-        "&amp;", "&").replace("&#39;", "'").strip() == shown.text
+    assert _plain(html).strip() == shown.text
     assert repr(shown) == shown.text
     with pytest.raises(TypeError, match="use show"):
         listing(test_runs_of_blank_lines_show_as_one_and_the_text_is_otherwise_untouched)
@@ -91,11 +142,11 @@ def test_the_html_is_highlighted_inline_at_the_fitted_size_and_the_plain_text_is
 def test_show_is_the_real_source_of_functions_and_methods():
     """Read back from the file: the function as it is, the method as it is once
     indented back into its class."""
-    shown = show(font_size, Listing._repr_html_)
-    function, method = shown.text.split("\n\n", 1)
+    shown = show(Listing._wrapped, listing)
+    method, function = shown.text.split("\n\n", 1)
     in_file = (SLIDES_DIR / "decks" / "listing.py").read_text()
-    assert function.startswith("def font_size(") and f"\n{function}\n" in in_file
-    assert method.startswith("def _repr_html_(self)")
+    assert function.startswith("def listing(") and f"\n{function}\n" in in_file
+    assert method.startswith("def _wrapped(self")
     assert f"\n{textwrap.indent(method, '    ')}\n" in in_file
 
 
@@ -213,7 +264,7 @@ def test_the_rebuild_hash_follows_the_listing_helper(tmp_path, monkeypatch):
     monkeypatch.setattr(fingerprint, "SLIDES_DIR", copy)
     before = fingerprint.toolchain()
     helper = copy / "decks" / "listing.py"
-    helper.write_text(helper.read_text().replace("CHAR_WIDTH = 0.61", "CHAR_WIDTH = 0.62"))
+    helper.write_text(helper.read_text().replace("margin: 0; ", "margin: 1px; "))
     assert fingerprint.toolchain() != before
 
 

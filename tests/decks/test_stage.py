@@ -13,7 +13,6 @@ import io
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from PIL import Image, ImageChops, ImageStat
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from decks import ROOT
-from decks.browser import wait_for_reveal
+from decks.browser import measure_steps, settle, wait_for_reveal
 from decks.execute import sandbox_environment
 from decks.lab import INTERRUPT_KEY, Lab, jupyter_lab
 from decks.notes import EXPECTED_LABELS
@@ -33,93 +32,6 @@ pytestmark = pytest.mark.timeout(1500)
 PROJECTOR = {"width": 1280, "height": 720}
 CODE_PX, TEXT_PX = 20, 24
 CHECKS = ROOT / "build" / "stage-checks"  # notebooks of these checks only (under Lab's root)
-
-# What is measured is what the screen shows: the computed font size times reveal.js's
-# scale of the slide (a transform below 1, CSS zoom above; RISE's minScale keeps 1).
-# Resolves once the current slide has stopped moving (reveal.js's transition).
-SETTLED = """() => new Promise(resolve => {
-    let last = '', same = 0, frames = 0;
-    const tick = () => {
-        const all = document.querySelectorAll('.reveal .slides section.present');
-        const rect = all.length ? JSON.stringify(all[all.length - 1].getBoundingClientRect()) : '';
-        same = rect === last ? same + 1 : 0;
-        last = rect;
-        if (same >= 6 || ++frames > 600) resolve(true); else requestAnimationFrame(tick);
-    };
-    tick();
-})"""
-
-# The current slide: the smallest code and text sizes on it, and what overflows.
-MEASURE_SLIDE = """() => {
-    const slides = document.querySelector('.reveal .slides');
-    const all = slides.querySelectorAll('section.present');
-    const slide = all[all.length - 1];
-    const screen = document.querySelector('.reveal').getBoundingClientRect();
-    const zoom = parseFloat(getComputedStyle(slides).zoom) || 1;
-    const scale = zoom * (slides.offsetHeight
-        ? slides.getBoundingClientRect().height / (slides.offsetHeight * zoom) : 1);
-    const shown = el => el.getClientRects().length > 0
-        && getComputedStyle(el).visibility !== 'hidden';
-    const title = (slide.querySelector('h1, h2, h3') || slide).innerText.trim().slice(0, 50);
-    const code = [], text = [], problems = [];
-    const walker = document.createTreeWalker(slide, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-        const el = node.parentElement;
-        if (!node.textContent.trim() || !shown(el)) continue;
-        if (el.closest('.jp-InputPrompt, .jp-OutputPrompt, .jp-Placeholder, .jp-Cell-header, '
-                       + '.jp-Cell-footer, .jp-Collapser, aside.notes')) continue;
-        const px = parseFloat(getComputedStyle(el).fontSize) * scale;
-        const what = node.textContent.trim().slice(0, 30);
-        if (el.closest('.cm-editor, .jp-OutputArea-output, code, pre')) code.push([px, what]);
-        else if (el.closest('.jp-RenderedMarkdown')) text.push([px, what]);
-    }
-    for (const cell of slide.querySelectorAll(':scope > .jp-Cell')) {
-        if (!shown(cell)) continue;
-        const r = cell.getBoundingClientRect();
-        if (r.top < screen.top - 1 || r.bottom > screen.bottom + 1
-                || r.left < screen.left - 1 || r.right > screen.right + 1)
-            problems.push(`a cell at ${Math.round(r.left)},${Math.round(r.top)}-`
-                          + `${Math.round(r.right)},${Math.round(r.bottom)} leaves the `
-                          + `${Math.round(screen.width)}x${Math.round(screen.height)} screen`);
-        // content wider or taller than its box must scroll there, not be cut off
-        for (const el of [cell, ...cell.querySelectorAll('*')]) {
-            if (!shown(el)) continue;
-            const style = getComputedStyle(el);
-            for (const [axis, over] of [['x', el.scrollWidth > el.clientWidth + 2],
-                                        ['y', el.scrollHeight > el.clientHeight + 2]]) {
-                const overflow = axis === 'x' ? style.overflowX : style.overflowY;
-                if (over && (overflow === 'hidden' || overflow === 'clip')
-                        && el.clientWidth > 0 && el.clientHeight > 0)
-                    problems.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} `
-                                  + `cuts its content off (${axis})`);
-            }
-        }
-    }
-    const smallest = list => list.reduce((a, b) => (b[0] < a[0] ? b : a), [Infinity, '']);
-    return {title, scale, code: smallest(code), text: smallest(text), problems,
-            id: slide.id, fragments: slide.querySelectorAll('.fragment.visible').length};
-}"""
-
-
-def settle(page) -> None:
-    page.evaluate(SETTLED)
-
-
-def walk(page, limit: int = 400) -> Iterator[dict]:
-    """Measure the current slide, press Space (next fragment or slide), and so on to
-    the end of the deck; one measurement per step."""
-    seen: set[tuple[str, int]] = set()
-    for _ in range(limit):
-        settle(page)
-        measured = page.evaluate(MEASURE_SLIDE)
-        step = (measured["id"], measured["fragments"])
-        if step in seen:
-            return
-        seen.add(step)
-        yield measured
-        page.keyboard.press("Space")
-    raise AssertionError(f"the deck did not end within {limit} steps")
-
 
 def _load_present():
     spec = importlib.util.spec_from_file_location("present_stage", ROOT / "slides" / "present.py")
@@ -184,7 +96,7 @@ def test_every_slide_is_readable_on_a_projector_and_stays_on_the_screen(
     context, page = stage.open(browser, path)
     try:
         steps, found = 0, []
-        for step in walk(page):
+        for step in measure_steps(page):  # the screen: the RISE slide is the window
             steps += 1
             where = f"{step['id']} ({step['title']!r})"
             code_px, code_text = step["code"]
