@@ -22,21 +22,19 @@ import errno
 import os
 import socket
 import stat
-import sys
 from asyncio import base_events, sslproto, tasks, trsock
 from asyncio.log import logger
 from typing import Any
 
 import pyuv
 
-from . import descriptors, errors
+from . import compat, descriptors, errors
 from .sockets import _sendfile_source
 from .streams import StreamTransport
 
 __all__ = ['ConnectionMethods']
 
-# create_unix_server() removes its socket file on close from Python 3.13 on.
-_CLEANUP_SOCKET_DEFAULT = sys.version_info >= (3, 13)
+_CLEANUP_SOCKET_DEFAULT = compat.CLEANUP_UNIX_SOCKET_DEFAULT
 
 
 class _Listener:

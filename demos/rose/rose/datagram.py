@@ -15,25 +15,23 @@ import errno
 import functools
 import os
 import socket
-import sys
 import warnings
-from asyncio import constants, futures, transports
+from asyncio import transports
 from asyncio.log import logger
 from typing import Any
 
 import pyuv
 
-from . import descriptors, errors
+from . import compat, descriptors, errors
 from .transports import guarded_call, report_fatal_error, socket_extra
 
 __all__ = ['DatagramMethods']
 
-# Python 3.13 sends empty datagrams and counts 8 header bytes per queued one.
-_SENDS_EMPTY = sys.version_info >= (3, 13)
-_HEADER_SIZE = 8 if sys.version_info >= (3, 13) else 0
+_SENDS_EMPTY = compat.SENDS_EMPTY_DATAGRAMS
+_HEADER_SIZE = compat.DATAGRAM_HEADER_SIZE
 
 
-class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransport):
+class _DatagramTransport(compat._FlowControlMixin, transports.DatagramTransport):
     """What UDP and Unix datagram transports share: sending, closing, errors."""
 
     max_size = 256 * 1024
@@ -56,7 +54,7 @@ class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransp
         loop.call_soon(protocol.connection_made, self)
         loop.call_soon(self._start_receiving)
         if waiter is not None:
-            loop.call_soon(futures._set_result_unless_cancelled, waiter, None)
+            loop.call_soon(compat._set_result_unless_cancelled, waiter, None)
 
     def __repr__(self) -> str:
         state = 'closed' if self._sock is None else 'closing' if self._closing else 'open'
@@ -114,7 +112,7 @@ class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransp
                 raise ValueError(f'Invalid address: must be None or {self._address}')
             addr = self._address
         if self._conn_lost and self._address:
-            if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+            if self._conn_lost >= compat.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
                 logger.warning('socket.send() raised exception.')
             self._conn_lost += 1
             return

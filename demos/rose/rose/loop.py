@@ -54,7 +54,7 @@ from typing import Any
 
 import pyuv
 
-from . import errors
+from . import compat, errors
 from .connections import ConnectionMethods
 from .datagram import DatagramMethods
 from .descriptors import file_id as _file_id
@@ -70,14 +70,11 @@ _RUN_ONCE = pyuv.UV_RUN_ONCE
 _RUN_NOWAIT = pyuv.UV_RUN_NOWAIT
 
 # asyncio's own thresholds for compacting the timer heap.
-_MIN_SCHEDULED_TIMER_HANDLES = base_events._MIN_SCHEDULED_TIMER_HANDLES
-_MIN_CANCELLED_TIMER_HANDLES_FRACTION = base_events._MIN_CANCELLED_TIMER_HANDLES_FRACTION
+_MIN_SCHEDULED_TIMER_HANDLES = compat._MIN_SCHEDULED_TIMER_HANDLES
+_MIN_CANCELLED_TIMER_HANDLES_FRACTION = compat._MIN_CANCELLED_TIMER_HANDLES_FRACTION
 # libuv takes timeouts in whole milliseconds; longer waits are re-armed.
 _MAX_TIMER_MS = 24 * 3600 * 1000
-# asyncio's public iscoroutinefunction() warns from Python 3.14 on (removal
-# planned for 3.16); asyncio itself then uses a private one of the same meaning.
-_iscoroutinefunction = (getattr(coroutines, '_iscoroutinefunction', None)
-                        or coroutines.iscoroutinefunction)
+_iscoroutinefunction = compat.iscoroutinefunction
 
 
 def _fileobj_to_fd(fileobj: Any) -> int:
@@ -347,7 +344,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         self._thread_id = threading.get_ident()
         sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook,
                                finalizer=self._asyncgen_finalizer_hook)
-        events._set_running_loop(self)
+        compat._set_running_loop(self)
         self._uv_wakeup.ref = True
         self._claim_wakeup_fd(required=False)
 
@@ -355,7 +352,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         """Undo _run_forever_setup()."""
         self._stopping = False
         self._thread_id = None
-        events._set_running_loop(None)
+        compat._set_running_loop(None)
         self._set_coroutine_origin_tracking(False)
         if self._old_agen_hooks is not None:
             sys.set_asyncgen_hooks(*self._old_agen_hooks)
@@ -490,7 +487,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
             dt = self.time() - t0
             if dt >= self.slow_callback_duration:
                 logger.warning('Executing %s took %.3f seconds',
-                               base_events._format_handle(handle), dt)
+                               compat._format_handle(handle), dt)
         finally:
             self._current_handle = None
             handle = None

@@ -29,13 +29,13 @@ import functools
 import os
 import socket
 import warnings
-from asyncio import base_events, constants, protocols, selector_events, transports
+from asyncio import protocols, transports
 from asyncio.log import logger
 from typing import Any
 
 import pyuv
 
-from . import descriptors, errors
+from . import compat, descriptors, errors
 from .transports import (
     _FAILED,
     _keep_alive,
@@ -52,25 +52,7 @@ _UV_EOF = errors.UV_EOF
 _UV_EAGAIN = errors.UV_EAGAIN
 _UV_ECANCELED = errors.UV_ECANCELED
 
-def _asyncio_write_type_error() -> str:
-    """write()'s words for data of another type, as this Python's asyncio has them.
-
-    They changed in a 3.14 bugfix release (which names the accepted types), so
-    asyncio's own socket transport is asked, once: its write() checks the type
-    before it looks at the transport.
-    """
-    try:
-        selector_events._SelectorSocketTransport.write(None, 0)
-    except TypeError as exc:
-        words = str(exc)
-        if words.endswith("'int'"):
-            return words[:-len("'int'")] + '{!r}'
-    except Exception:
-        pass
-    return 'data argument must be a bytes-like object, not {!r}'
-
-
-_WRITE_TYPE_ERROR = _asyncio_write_type_error()
+_WRITE_TYPE_ERROR = compat.WRITE_TYPE_ERROR
 
 def _nonempty_buffer(protocol, sizehint: int):
     buf = protocol.get_buffer(sizehint)
@@ -337,7 +319,7 @@ class _Writing:
         if not data:
             return
         if self._conn_lost:
-            if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+            if self._conn_lost >= compat.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
                 logger.warning('socket.send() raised exception.')
             self._conn_lost += 1
             return
@@ -448,7 +430,7 @@ class _Writing:
 
 
 class StreamTransport(descriptors.UserDescriptor, _Reading, _Writing, _UVTransport,
-                      transports._FlowControlMixin, transports.Transport):
+                      compat._FlowControlMixin, transports.Transport):
     """A TCP or Unix-socket connection on a ``pyuv.TCP``/``pyuv.Pipe`` handle.
 
     The handle owns the socket's descriptor; the ``socket.socket`` object is
@@ -469,18 +451,18 @@ class StreamTransport(descriptors.UserDescriptor, _Reading, _Writing, _UVTranspo
     """
 
     _start_tls_compatible = True
-    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
+    _sendfile_compatible = compat._SendfileMode.TRY_NATIVE
     _sock: socket.socket | None = None
 
     def __init__(self, loop, sock: socket.socket, protocol, waiter=None,
                  extra: dict[str, Any] | None = None, server=None,
                  handle: pyuv.Stream | None = None,
                  context: contextvars.Context | None = None):
-        transports._FlowControlMixin.__init__(self, extra, loop)
+        compat._FlowControlMixin.__init__(self, extra, loop)
         socket_extra(self._extra, sock)
         self._sock = sock
         self._sock_fd = sock.fileno()
-        base_events._set_nodelay(sock)
+        compat._set_nodelay(sock)
         # What the descriptor names, to know it again (see _check_fd).
         self._file_id = descriptors.file_id(self._sock_fd)
         if handle is None:

@@ -11,34 +11,17 @@ pyuv handle (streams: TCP and Unix sockets; pipes); ``guarded_call``,
 from __future__ import annotations
 
 import contextvars
-import inspect
 import socket
-from asyncio import base_events, futures, trsock
+from asyncio import trsock
 from asyncio.log import logger
 from collections.abc import Callable
 from typing import Any
 
 import pyuv
 
+from .compat import _set_result_unless_cancelled, attach_to_server, detach_from_server
+
 __all__ = ['attach_to_server', 'detach_from_server', 'guarded_call', 'report_fatal_error', 'socket_extra']
-
-# Server._attach()/_detach() take the transport from Python 3.13 on.
-_SERVER_TRACKS_TRANSPORTS = 'transport' in inspect.signature(base_events.Server._attach).parameters
-
-
-def attach_to_server(server, transport) -> None:
-    if _SERVER_TRACKS_TRANSPORTS:
-        server._attach(transport)
-    else:
-        server._attach()
-
-
-def detach_from_server(server, transport) -> None:
-    if _SERVER_TRACKS_TRANSPORTS:
-        server._detach(transport)
-    else:
-        server._detach()
-
 
 def _keep_alive(obj) -> None:
     """A no-op call_soon callback whose argument stays referenced until it runs."""
@@ -130,7 +113,7 @@ class _UVTransport:
         self._call_soon(self._protocol.connection_made, self)
         self._call_soon(self._start_reading)
         if waiter is not None:
-            self._call_soon(futures._set_result_unless_cancelled, waiter, None)
+            self._call_soon(_set_result_unless_cancelled, waiter, None)
 
     def _call_soon(self, callback: Callable[..., object], *args: Any) -> None:
         """call_soon() in the transport's context (None: a copy of the current one)."""
