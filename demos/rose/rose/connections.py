@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import errno
+import functools
 import os
 import socket
 import stat
@@ -134,10 +135,8 @@ class _Listener:
         conn_context = self._context.copy()
         args = (conn, client, self._protocol_factory, self._sslcontext, self._server,
                 *self._ssl_timeouts, conn_context if self._context_for_transports else None)
-        if loop._io_direct:
-            conn_context.run(loop._serve_connection, *args)
-        else:
-            loop._defer_io(conn_context, loop._serve_connection, *args)
+        serve = functools.partial(conn_context.run, loop._serve_connection)
+        loop._io_event(serve, serve, *args)
 
 
 class ConnectionMethods:

@@ -227,12 +227,11 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
             self._handle.close()
             raise errors.from_pyuv_error(exc) from None
         # pyuv calls them through borrowed references: the transport keeps
-        # them. Each runs in a copy of the context current when receiving or a
-        # run of queued sends starts, as asyncio's reader and writer handles
-        # do (asyncio passes datagram transports no context of their own).
-        # (The *_later/*_done partials are for calls that wait in the ready queue.)
-        self._on_recv_cb = self._recv_later_cb = None
-        self._on_send_cb = self._send_done_cb = None
+        # them. Each is the loop's _io_event (the rule for running at once or
+        # later) inside a copy of the context current when receiving or a run
+        # of queued sends starts, as asyncio's reader and writer handles do
+        # (asyncio passes datagram transports no context of their own).
+        self._on_recv_cb = self._on_send_cb = None
         self._queued_sizes: collections.deque = collections.deque()
 
     def _start_receiving(self) -> None:
@@ -245,8 +244,8 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
         if self._handle.closed:
             return
         run = contextvars.copy_context().run
-        self._on_recv_cb = functools.partial(run, self._on_recv)
-        self._recv_later_cb = functools.partial(run, self._recv_later)
+        self._on_recv_cb = functools.partial(run, self._loop._io_event, self._on_recv,
+                                             functools.partial(run, self._on_recv_later))
         try:
             self._handle.start_recv(self._on_recv_cb)
         except pyuv.error.UVError as exc:
@@ -264,17 +263,12 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
         if not self._handle.closed and self._fd_gone():
             self._close_io()
 
-    def _on_recv(self, handle, addr, flags, data, error) -> None:
-        if self._loop._io_direct:
-            self._recv_now(addr, data, error)
-        else:
-            self._loop._defer_io(None, self._recv_later_cb, addr, data, error)
-
-    def _recv_later(self, addr, data, error) -> None:
+    def _on_recv_later(self, handle, addr, flags, data, error) -> None:
+        """_on_recv, from the ready queue (see _io_event): the transport may be closing by then."""
         if not self._closing:
-            self._recv_now(addr, data, error)
+            self._on_recv(handle, addr, flags, data, error)
 
-    def _recv_now(self, addr, data, error) -> None:
+    def _on_recv(self, handle, addr, flags, data, error) -> None:
         if error is None:
             self._received(data, addr)
         elif error != errors.UV_ECANCELED:
@@ -283,8 +277,8 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
     def _queue(self, data: bytes, addr) -> None:
         if not self._queued_sizes:
             run = contextvars.copy_context().run
-            self._on_send_cb = functools.partial(run, self._on_send)
-            self._send_done_cb = functools.partial(run, self._send_done)
+            on_send = functools.partial(run, self._on_send)
+            self._on_send_cb = functools.partial(run, self._loop._io_event, self._on_send, on_send)
         try:
             try:
                 self._handle.send(addr, data, self._on_send_cb)
@@ -303,15 +297,10 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
         self._watch_changed()
 
     def _on_send(self, handle, error) -> None:
+        # At once or from the ready queue (see _io_event).
         if error == errors.UV_ECANCELED:
             return
         self._watch_changed()  # libuv stops watching for writability when its queue empties
-        if self._loop._io_direct:
-            self._send_done(error)
-        else:
-            self._loop._defer_io(None, self._send_done_cb, error)
-
-    def _send_done(self, error) -> None:
         sizes = self._queued_sizes
         size = sizes.popleft() if sizes else 0
         if error is not None:
@@ -347,7 +336,7 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
         if sock is not None and sock.fileno() != -1:
             sock.detach()  # the handle closed the descriptor
         # They point back at the transport: no cycle once it is done.
-        self._on_recv_cb = self._recv_later_cb = self._on_send_cb = self._send_done_cb = None
+        self._on_recv_cb = self._on_send_cb = None
 
 
 class PollDatagramTransport(_DatagramTransport):

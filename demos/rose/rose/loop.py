@@ -196,19 +196,18 @@ class _FdWatcher:
             # An error (e.g. the descriptor was closed) wakes both sides, as
             # selectors do, so that their own I/O call reports it.
             events_mask = _READABLE | _WRITABLE
-        run = loop._run_handle if loop._io_direct else loop._add_callback
         reader = self.reader
         if events_mask & _READABLE and reader is not None:
             if reader._cancelled:
                 loop._remove_reader(self.fd)
             else:
-                run(reader)
+                loop._io_event(loop._run_handle, reader, reader)
         writer = self.writer
         if events_mask & _WRITABLE and writer is not None:
             if writer._cancelled:
                 loop._remove_writer(self.fd)
             else:
-                run(writer)
+                loop._io_event(loop._run_handle, writer, writer)
 
 
 class _DeferredIO:
@@ -216,31 +215,24 @@ class _DeferredIO:
 
     A busy server with coroutines defers every read (see ``_run_once``), so
     this record is made once per read; a full ``events.Handle`` would also copy
-    the context and keep a repr cache. It runs in the context it is given (a
-    transport's, see ``rose.streams``), or in the loop's when given None, as
-    the same callback does when it runs at once; it is never cancelled.
+    the context and keep a repr cache. The callback brings its own context
+    (see ``EventLoop._io_event``); it is never cancelled.
     """
 
-    __slots__ = ('_loop', '_callback', '_args', '_context')
+    __slots__ = ('_loop', '_callback', '_args')
     _cancelled = False
 
-    def __init__(self, loop: EventLoop, callback: Callable[..., object], args: tuple,
-                 context: contextvars.Context | None) -> None:
+    def __init__(self, loop: EventLoop, callback: Callable[..., object], args: tuple) -> None:
         self._loop = loop
         self._callback = callback
         self._args = args
-        self._context = context
 
     def __repr__(self) -> str:
         return f'<I/O callback {self._callback!r}>'
 
     def _run(self) -> None:
         try:
-            context = self._context
-            if context is None:
-                self._callback(*self._args)
-            else:
-                context.run(self._callback, *self._args)
+            self._callback(*self._args)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -372,7 +364,9 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         the poll (the common case for a busy server: libuv waits, then I/O
         arrives), they run right there, which is the same order without a
         trip through the ready queue; otherwise (``_io_direct`` is false) they
-        queue themselves behind the callbacks that were ready first.
+        queue behind the callbacks that were ready first. ``_io_event`` is
+        where every I/O callback (transports', servers', fd watchers') applies
+        this rule.
         """
         self._drop_cancelled_timers()
         ready = self._ready
@@ -454,17 +448,29 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
                     handle._run()
         handle = None  # break the cycle through a traceback
 
-    def _defer_io(self, context: contextvars.Context | None,
-                  callback: Callable[..., object], *args: Any) -> None:
-        """Queue an I/O callback behind the callbacks that were ready before the poll.
+    def _io_event(self, now: Callable[..., object], later: Callable[..., object] | events.Handle,
+                  *args: Any) -> None:
+        """Act on an I/O event libuv reports during its poll: at once, or queued.
 
-        It will run in *context* (None: the loop's own, as a direct call would).
+        This is the one place that decides. When nothing was ready before the
+        poll (``_io_direct``, see ``_run_once``), ``now(*args)`` runs at once,
+        in whatever context libuv's callback entered. Otherwise asyncio's order
+        puts the event behind the callbacks that were ready first: *later*
+        joins the ready queue, to run as ``later(*args)``, or as itself if it is
+        a Handle (an fd watcher's). *later* must bring its context with it (a
+        ``functools.partial`` of ``Context.run``, or the Handle's), and must
+        allow for what changed meanwhile (the transport may have paused or
+        closed): it runs outside libuv's callback, after other callbacks.
         """
-        if self._debug:
+        if self._io_direct:
+            now(*args)
+        elif isinstance(later, events.Handle):
+            self._ready.append(later)
+        elif self._debug:
             # A full Handle: debug mode times it and shows where it was made.
-            self._ready.append(events.Handle(callback, args, self, context))
+            self._ready.append(events.Handle(later, args, self, None))
         else:
-            self._ready.append(_DeferredIO(self, callback, args, context))
+            self._ready.append(_DeferredIO(self, later, args))
 
     # Both drop their reference to the handle before returning: an exception
     # raised in the callback and kept (a task's) keeps this frame through its

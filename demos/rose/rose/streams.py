@@ -87,16 +87,17 @@ class _Reading:
     _read_error_message = 'Fatal read error on socket transport'
     _uv_reading = False  # libuv is reading for us
     _stash: collections.deque | None = None  # (data, error) read but not delivered
-    # What libuv calls: _on_read inside _read_context (see _UVTransport),
+    # What libuv calls: the loop's _io_event inside _read_context (see
+    # _UVTransport), with _on_read for now and _on_read_later_cb for later,
     # which is chosen when reading starts. Entering the context at libuv's
     # boundary costs a C call (functools.partial of Context.run); entering it
     # from _on_read would cost a second C-to-Python call per read.
     _on_read_cb: functools.partial | None = None
     _read_context: contextvars.Context | None = None
-    # _deliver_later inside _read_context, for reads that wait in the ready
+    # _on_read_later inside _read_context, for reads that wait in the ready
     # queue: a partial of Context.run is much cheaper to call from Python
     # than Context.run itself (about 25 ns over a plain call, against 170 ns).
-    _deliver_later_cb: functools.partial | None = None
+    _on_read_later_cb: functools.partial | None = None
 
     def set_protocol(self, protocol) -> None:
         self._protocol = protocol
@@ -139,8 +140,9 @@ class _Reading:
             # transport keeps one. The callback replaced here may be the
             # one running now (resume_reading() from data_received), so it
             # is kept until this iteration's callbacks are over.
-            self._on_read_cb = functools.partial(context.run, self._on_read)
-            self._deliver_later_cb = functools.partial(context.run, self._deliver_later)
+            self._on_read_later_cb = functools.partial(context.run, self._on_read_later)
+            self._on_read_cb = functools.partial(context.run, self._loop._io_event,
+                                                 self._on_read, self._on_read_later_cb)
             if retired is not None and not self._loop.is_closed():
                 self._loop.call_soon(_keep_alive, retired)
         try:
@@ -175,37 +177,47 @@ class _Reading:
         # Nothing will be read any more: drop the references back to this
         # transport and to its protocol, so that refcounting alone frees
         # them (as asyncio's transports do from Python 3.14 on).
-        self._on_read_cb = self._deliver_later_cb = None
+        self._on_read_cb = self._on_read_later_cb = None
         self._data_received = None
 
     def _on_read(self, handle, data, error):
-        # The hot path: libuv's read callback -> protocol.data_received,
-        # already in the read context (see _on_read_cb).
-        if data and self._loop._io_direct:
-            self._receive(data)
-            return
-        if data is None:
-            self._uv_reading = False  # pyuv stops reading on EOF and errors
-            self._watch_changed()
-            if error == _UV_EOF:
-                # asyncio learns of EOF from a recv() of its own, one
-                # iteration after the last data at the soonest; libuv may
-                # report both at once. Keep asyncio's order of events.
-                loop = self._loop
-                if loop._io_direct:
-                    self._eof_next_iteration(error)
-                else:
-                    loop._defer_io(None, self._eof_next_iteration, error)
-                return
-        elif not data:
-            return  # libuv found nothing to read after all
-        if self._loop._io_direct:
-            self._deliver(data, error)
-        else:
-            self._loop._defer_io(None, self._deliver_later_cb, data, error)
+        # The hot path: libuv's read callback -> protocol.data_received, in
+        # the read context, when the loop lets I/O run at once (_io_event).
+        if data:
+            try:
+                self._data_received(data)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
+        elif data is None:
+            if self._read_stopped(error):
+                self._on_read_end(error)
+        # else: libuv found nothing to read after all
 
-    def _eof_next_iteration(self, error) -> None:
-        self._loop.call_soon(self._deliver_later, None, error, context=self._read_context)
+    def _on_read_later(self, handle, data, error) -> None:
+        """_on_read, from the ready queue: reading may have paused or stopped meanwhile."""
+        if data is None:
+            if self._loop is None:
+                return  # the transport is gone already
+            if self._read_stopped(error):
+                self._deliver_later(None, error)
+        elif data:
+            self._deliver_later(data, error)
+
+    def _read_stopped(self, error) -> bool:
+        """libuv stopped reading (EOF or an error): whether *error* is to be delivered now.
+
+        asyncio learns of EOF from a recv() of its own, one iteration after
+        the last data at the soonest; libuv may report both at once. EOF is
+        delivered in the next iteration, keeping asyncio's order of events.
+        """
+        self._uv_reading = False  # pyuv stops reading on EOF and errors
+        self._watch_changed()
+        if error == _UV_EOF:
+            self._loop.call_soon(self._deliver_later, None, error, context=self._read_context)
+            return False
+        return True
 
     def _deliver_later(self, data, error) -> None:
         if self._closing:
@@ -227,16 +239,7 @@ class _Reading:
         if data is None:
             self._on_read_end(error)
         else:
-            self._receive(data)
-
-    def _receive(self, data) -> None:
-        """Hand *data* to the protocol; an exception there ends the transport."""
-        try:
-            self._data_received(data)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
+            self._on_read(None, data, None)
 
     def _deliver_stash(self) -> None:
         stash = self._stash
@@ -293,10 +296,10 @@ class _Writing:
     """
 
     _write_error_message = 'Fatal write error on socket transport'
-    # What libuv calls when a queued write is done: _on_write_done inside
-    # _write_context (see _UVTransport), chosen when writes start to queue.
+    # What libuv calls when a queued write is done: the loop's _io_event
+    # inside _write_context (see _UVTransport), chosen when writes start to
+    # queue, with _on_write_done for now and, for later, in the same context.
     _on_write_done_cb: functools.partial | None = None
-    _write_done_cb: functools.partial | None = None  # _write_done in it, for the ready queue
     _write_context: contextvars.Context | None = None
     # Bytes queued in libuv when the handle had to be let go (see
     # StreamTransport._check_fd): they count as still waiting, as asyncio's
@@ -348,8 +351,9 @@ class _Writing:
             context = self._libuv_context()
             if context is not self._write_context:
                 self._write_context = context
-                self._on_write_done_cb = functools.partial(context.run, self._on_write_done)
-                self._write_done_cb = functools.partial(context.run, self._write_done)
+                self._on_write_done_cb = functools.partial(
+                    context.run, self._loop._io_event,
+                    self._on_write_done, functools.partial(context.run, self._on_write_done))
         if not immutable:
             # Queued data must not change if the caller reuses its buffer.
             data = bytes(data)
@@ -383,20 +387,13 @@ class _Writing:
     def _release_now(self) -> None:
         super()._release_now()
         # They point back at the transport: no cycle once it is done.
-        self._on_write_done_cb = self._write_done_cb = self._write_context = None
+        self._on_write_done_cb = self._write_context = None
 
-    def _on_write_done(self, handle, error):
-        if error == _UV_ECANCELED:
+    def _on_write_done(self, handle, error) -> None:
+        # At once or from the ready queue (see _io_event): the transport may be gone by then.
+        if error == _UV_ECANCELED or self._loop is None:
             return  # the handle was closed with writes queued
         self._watch_changed()  # libuv stops watching for writability when its queue empties
-        if self._loop._io_direct:
-            self._write_done(error)
-        else:
-            self._loop._defer_io(None, self._write_done_cb, error)
-
-    def _write_done(self, error) -> None:
-        if self._loop is None:
-            return
         if error is not None:
             exc = errors.uv_error(error)
             self._fatal_error(exc, self._write_error_message)
