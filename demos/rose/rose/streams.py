@@ -99,6 +99,11 @@ class _Reading:
     # than Context.run itself (about 25 ns over a plain call, against 170 ns).
     _on_read_later_cb: functools.partial | None = None
 
+    def _init_state(self, loop, handle, protocol, server=None,
+                    context: contextvars.Context | None = None) -> None:
+        self._paused = False  # pause_reading()
+        super()._init_state(loop, handle, protocol, server, context)
+
     def set_protocol(self, protocol) -> None:
         self._protocol = protocol
         self._protocol_connected = True
@@ -305,6 +310,13 @@ class _Writing:
     # StreamTransport._check_fd): they count as still waiting, as asyncio's
     # buffer waits for ever on a descriptor closed under it.
     _stranded = 0
+
+    def _init_state(self, loop, handle, protocol, server=None,
+                    context: contextvars.Context | None = None) -> None:
+        self._eof = False  # write_eof()
+        # libuv's uv_try_write, unless the transport sets another (see the class doc).
+        self._try_write = handle.try_write
+        super()._init_state(loop, handle, protocol, server, context)
 
     def write(self, data) -> None:
         """Write *data* (bytes-like); what the kernel does not take is queued."""

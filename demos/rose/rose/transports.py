@@ -93,16 +93,18 @@ class _UVTransport:
 
     def _init_state(self, loop, handle, protocol, server=None,
                     context: contextvars.Context | None = None) -> None:
+        """Set up the state of a transport on *handle*, then of each mixin.
+
+        Each mixin that has state of its own (``rose.streams``' ``_Reading``
+        and ``_Writing``) extends this method, setting up its own fields and
+        calling ``super()._init_state()``: none knows another's.
+        """
         self._loop = loop
         self._handle = handle
         self._context = context
         self._closing = False  # close() or an error: no more reading
         self._conn_lost = 0  # connection_lost() scheduled (and writes after it)
-        self._paused = False  # pause_reading()
-        self._eof = False  # write_eof()
-        self._protocol_connected = False
         self._server = server
-        self._try_write = handle.try_write
         self.set_protocol(protocol)
         if server is not None:
             attach_to_server(server, self)
