@@ -132,11 +132,14 @@ class _Listener:
                              self._proto, client.fileno())
         if loop._debug:
             logger.debug('%r got a new connection: %r', self._server, conn)
-        conn_context = self._context.copy()
-        args = (conn, client, self._protocol_factory, self._sslcontext, self._server,
-                *self._ssl_timeouts, conn_context if self._context_for_transports else None)
-        serve = functools.partial(conn_context.run, loop._serve_connection)
-        loop._io_event(serve, serve, *args)
+        loop._io_event(self._serve, functools.partial(loop._defer_io, self._serve),
+                       conn, client, self._context.copy())
+
+    def _serve(self, conn: socket.socket, client: pyuv.Stream, conn_context) -> None:
+        """Give the accepted connection its protocol and transport, in its own context."""
+        conn_context.run(self._loop._serve_connection, conn, client, self._protocol_factory,
+                         self._sslcontext, self._server, *self._ssl_timeouts,
+                         conn_context if self._context_for_transports else None)
 
 
 class ConnectionMethods:

@@ -231,7 +231,7 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
         # later) inside a copy of the context current when receiving or a run
         # of queued sends starts, as asyncio's reader and writer handles do
         # (asyncio passes datagram transports no context of their own).
-        self._on_recv_cb = self._on_send_cb = None
+        self._on_recv_cb = self._on_recv_later_cb = self._on_send_cb = None
         self._queued_sizes: collections.deque = collections.deque()
 
     def _start_receiving(self) -> None:
@@ -244,8 +244,9 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
         if self._handle.closed:
             return
         run = contextvars.copy_context().run
-        self._on_recv_cb = functools.partial(run, self._loop._io_event, self._on_recv,
-                                             functools.partial(run, self._on_recv_later))
+        self._on_recv_cb = functools.partial(run, self._on_recv_event)
+        self._on_recv_later_cb = functools.partial(self._loop._defer_io,
+                                                   functools.partial(run, self._on_recv_later))
         try:
             self._handle.start_recv(self._on_recv_cb)
         except pyuv.error.UVError as exc:
@@ -263,12 +264,16 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
         if not self._handle.closed and self._fd_gone():
             self._close_io()
 
-    def _on_recv_later(self, handle, addr, flags, data, error) -> None:
-        """_on_recv, from the ready queue (see _io_event): the transport may be closing by then."""
-        if not self._closing:
-            self._on_recv(handle, addr, flags, data, error)
+    def _on_recv_event(self, handle, addr, flags, data, error) -> None:
+        # An event is three values (see _io_event).
+        self._loop._io_event(self._on_recv, self._on_recv_later_cb, addr, data, error)
 
-    def _on_recv(self, handle, addr, flags, data, error) -> None:
+    def _on_recv_later(self, addr, data, error) -> None:
+        """_on_recv, from the ready queue: the transport may be closing by then."""
+        if not self._closing:
+            self._on_recv(addr, data, error)
+
+    def _on_recv(self, addr, data, error) -> None:
         if error is None:
             self._received(data, addr)
         elif error != errors.UV_ECANCELED:
@@ -276,9 +281,12 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
 
     def _queue(self, data: bytes, addr) -> None:
         if not self._queued_sizes:
+            # An event is three values (see _io_event): the transport first,
+            # then pyuv's two, for UDPTransport._on_send(self, ...).
             run = contextvars.copy_context().run
-            on_send = functools.partial(run, self._on_send)
-            self._on_send_cb = functools.partial(run, self._loop._io_event, self._on_send, on_send)
+            on_send = UDPTransport._on_send
+            later = functools.partial(self._loop._defer_io, functools.partial(run, on_send))
+            self._on_send_cb = functools.partial(run, self._loop._io_event, on_send, later, self)
         try:
             try:
                 self._handle.send(addr, data, self._on_send_cb)
@@ -336,7 +344,7 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
         if sock is not None and sock.fileno() != -1:
             sock.detach()  # the handle closed the descriptor
         # They point back at the transport: no cycle once it is done.
-        self._on_recv_cb = self._on_send_cb = None
+        self._on_recv_cb = self._on_recv_later_cb = self._on_send_cb = None
 
 
 class PollDatagramTransport(_DatagramTransport):

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextvars
 import errno
+import functools
 import heapq
 import os
 import signal
@@ -131,7 +132,8 @@ class _FdWatcher:
         self.reader: events.Handle | None = None
         self.writer: events.Handle | None = None
         # pyuv calls the callback through a borrowed reference: keep it alive here.
-        self.on_events = self._on_events
+        # The loop's rule runs the reader and writer at once or queues them.
+        self.on_events = functools.partial(loop._io_event, self._run_events, self._queue_events)
         self.file_id: tuple[int, int] | None = None
         self.poll = self._new_poll()
 
@@ -190,7 +192,14 @@ class _FdWatcher:
             # ignores the error if it is already closed.
             self.poll.close()
 
-    def _on_events(self, poll, events_mask, error):
+    def _run_events(self, poll, events_mask, error) -> None:
+        self._wake(events_mask, error, self.loop._run_handle)
+
+    def _queue_events(self, poll, events_mask, error) -> None:
+        self._wake(events_mask, error, self.loop._ready.append)
+
+    def _wake(self, events_mask, error, run: Callable[[events.Handle], object]) -> None:
+        """Run (or queue) the reader and the writer the poll's *events_mask* is for."""
         loop = self.loop
         if error is not None:
             # An error (e.g. the descriptor was closed) wakes both sides, as
@@ -201,13 +210,13 @@ class _FdWatcher:
             if reader._cancelled:
                 loop._remove_reader(self.fd)
             else:
-                loop._io_event(loop._run_handle, reader, reader)
+                run(reader)
         writer = self.writer
         if events_mask & _WRITABLE and writer is not None:
             if writer._cancelled:
                 loop._remove_writer(self.fd)
             else:
-                loop._io_event(loop._run_handle, writer, writer)
+                run(writer)
 
 
 class _DeferredIO:
@@ -448,29 +457,40 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
                     handle._run()
         handle = None  # break the cycle through a traceback
 
-    def _io_event(self, now: Callable[..., object], later: Callable[..., object] | events.Handle,
-                  *args: Any) -> None:
+    def _io_event(self, now: Callable[[Any, Any, Any], object],
+                  later: Callable[[Any, Any, Any], object], a: Any, b: Any, c: Any) -> None:
         """Act on an I/O event libuv reports during its poll: at once, or queued.
 
-        This is the one place that decides. When nothing was ready before the
-        poll (``_io_direct``, see ``_run_once``), ``now(*args)`` runs at once,
-        in whatever context libuv's callback entered. Otherwise asyncio's order
-        puts the event behind the callbacks that were ready first: *later*
-        joins the ready queue, to run as ``later(*args)``, or as itself if it is
-        a Handle (an fd watcher's). *later* must bring its context with it (a
-        ``functools.partial`` of ``Context.run``, or the Handle's), and must
-        allow for what changed meanwhile (the transport may have paused or
-        closed): it runs outside libuv's callback, after other callbacks.
+        This is the one place that decides, for every I/O callback of rose
+        (transports', servers', fd watchers'). When nothing was ready before
+        the poll (``_io_direct``, see ``_run_once``), ``now(a, b, c)`` runs at
+        once, in whatever context libuv's callback entered. Otherwise asyncio's
+        order puts the event behind the callbacks that were ready first:
+        ``later(a, b, c)`` is called instead, to queue the work (usually
+        ``functools.partial(loop._defer_io, callback)``, see ``_defer_io``).
+
+        An event is three values, as pyuv's read and poll callbacks pass them
+        (``handle, data, error``); other events bind or pick three of their own.
+        A fixed number of arguments keeps this call as cheap as a direct
+        one: it is on the path of every read.
         """
         if self._io_direct:
-            now(*args)
-        elif isinstance(later, events.Handle):
-            self._ready.append(later)
-        elif self._debug:
-            # A full Handle: debug mode times it and shows where it was made.
-            self._ready.append(events.Handle(later, args, self, None))
+            now(a, b, c)
         else:
-            self._ready.append(_DeferredIO(self, later, args))
+            later(a, b, c)
+
+    def _defer_io(self, callback: Callable[[Any, Any, Any], object], a: Any, b: Any, c: Any) -> None:
+        """Queue ``callback(a, b, c)`` behind the callbacks that are ready.
+
+        *callback* must bring its own context (a ``functools.partial`` of
+        ``Context.run``) and allow for what changed meanwhile (a transport may
+        have paused or closed): it runs outside libuv's callback.
+        """
+        if self._debug:
+            # A full Handle: debug mode times it and shows where it was made.
+            self._ready.append(events.Handle(callback, (a, b, c), self, None))
+        else:
+            self._ready.append(_DeferredIO(self, callback, (a, b, c)))
 
     # Both drop their reference to the handle before returning: an exception
     # raised in the callback and kept (a task's) keeps this frame through its

@@ -88,15 +88,15 @@ class _Reading:
     _uv_reading = False  # libuv is reading for us
     _stash: collections.deque | None = None  # (data, error) read but not delivered
     # What libuv calls: the loop's _io_event inside _read_context (see
-    # _UVTransport), with _on_read for now and _on_read_later_cb for later,
-    # which is chosen when reading starts. Entering the context at libuv's
-    # boundary costs a C call (functools.partial of Context.run); entering it
-    # from _on_read would cost a second C-to-Python call per read.
+    # _UVTransport), which is chosen when reading starts, with _on_read for
+    # now and _on_read_later_cb for later: it queues _on_read_later inside
+    # _read_context (a partial of Context.run is much cheaper to call from
+    # Python than Context.run itself: about 25 ns over a plain call, against
+    # 170 ns). Entering the context at libuv's boundary costs a C call
+    # (functools.partial of Context.run); entering it from _on_read would cost
+    # a second C-to-Python call per read.
     _on_read_cb: functools.partial | None = None
     _read_context: contextvars.Context | None = None
-    # _on_read_later inside _read_context, for reads that wait in the ready
-    # queue: a partial of Context.run is much cheaper to call from Python
-    # than Context.run itself (about 25 ns over a plain call, against 170 ns).
     _on_read_later_cb: functools.partial | None = None
 
     def _init_state(self, loop, handle, protocol, server=None,
@@ -145,8 +145,10 @@ class _Reading:
             # transport keeps one. The callback replaced here may be the
             # one running now (resume_reading() from data_received), so it
             # is kept until this iteration's callbacks are over.
-            self._on_read_later_cb = functools.partial(context.run, self._on_read_later)
-            self._on_read_cb = functools.partial(context.run, self._loop._io_event,
+            loop = self._loop
+            self._on_read_later_cb = functools.partial(
+                loop._defer_io, functools.partial(context.run, self._on_read_later))
+            self._on_read_cb = functools.partial(context.run, loop._io_event,
                                                  self._on_read, self._on_read_later_cb)
             if retired is not None and not self._loop.is_closed():
                 self._loop.call_soon(_keep_alive, retired)
@@ -363,9 +365,15 @@ class _Writing:
             context = self._libuv_context()
             if context is not self._write_context:
                 self._write_context = context
+                # An event is three values (see _io_event): the transport
+                # first, then pyuv's two, for _Writing._on_write_done(self, ...).
+                loop = self._loop
+                on_write_done = _Writing._on_write_done
                 self._on_write_done_cb = functools.partial(
-                    context.run, self._loop._io_event,
-                    self._on_write_done, functools.partial(context.run, self._on_write_done))
+                    context.run, loop._io_event, on_write_done,
+                    functools.partial(loop._defer_io,
+                                      functools.partial(context.run, on_write_done)),
+                    self)
         if not immutable:
             # Queued data must not change if the caller reuses its buffer.
             data = bytes(data)
