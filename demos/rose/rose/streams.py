@@ -316,19 +316,19 @@ class _Writing:
     def _init_state(self, loop, handle, protocol, server=None,
                     context: contextvars.Context | None = None) -> None:
         self._eof = False  # write_eof()
+        # sendfile()'s: set here, not only on the class, as write() reads it
+        # on every call (an instance attribute is the faster lookup).
+        self._empty_waiter = None
         # libuv's uv_try_write, unless the transport sets another (see the class doc).
         self._try_write = handle.try_write
         super()._init_state(loop, handle, protocol, server, context)
 
     def write(self, data) -> None:
         """Write *data* (bytes-like); what the kernel does not take is queued."""
-        if type(data) is bytes:
-            immutable = True
-        else:
+        if type(data) is not bytes:
             if not isinstance(data, (bytes, bytearray, memoryview)):
                 raise TypeError(_WRITE_TYPE_ERROR.format(type(data).__name__))
             data = memoryview(data).cast('B')
-            immutable = False
         if self._eof:
             raise RuntimeError('Cannot call write() after write_eof()')
         if self._empty_waiter is not None:
@@ -374,7 +374,7 @@ class _Writing:
                     functools.partial(loop._defer_io,
                                       functools.partial(context.run, on_write_done)),
                     self)
-        if not immutable:
+        if type(data) is not bytes:
             # Queued data must not change if the caller reuses its buffer.
             data = bytes(data)
         try:
