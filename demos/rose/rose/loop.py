@@ -5,17 +5,14 @@ not depend on how the loop waits (futures, tasks, executors, DNS, happy
 eyeballs, server setup, TLS, shutdown, exception handling, debug mode) and
 replaces the engine:
 
-* one iteration (``_run_once``) is one ``uv_run(UV_RUN_NOWAIT)`` when
-  callbacks are ready, in place of ``select()``, in asyncio's order:
-  callbacks ready before the poll, then the poll's I/O callbacks, then due
-  timers. libuv calls the I/O callbacks itself; when nothing was ready
-  before the poll they run at once (a transport calls its protocol straight
-  from libuv's read callback), otherwise -- and always in debug mode, where
-  each callback is timed -- they queue behind the callbacks that were ready
-  first. When nothing is ready, ``uv_run(UV_RUN_DEFAULT)`` lets libuv poll
-  again and again, running I/O callbacks at once, until one of them (or a
-  timer, a signal, another thread) makes work ready: an iteration of asyncio's
-  loop per poll, without returning to Python in between (see ``_before_poll``);
+* one iteration (``_run_once``) is one ``uv_run(UV_RUN_ONCE)`` (or
+  ``UV_RUN_NOWAIT`` when callbacks are ready) in place of ``select()``, in
+  asyncio's order: callbacks ready before the poll, then the poll's I/O
+  callbacks, then due timers. libuv calls the I/O callbacks itself; when
+  nothing was ready before the poll they run at once (a transport calls its
+  protocol straight from libuv's read callback), otherwise -- and always in
+  debug mode, where each callback is timed -- they queue behind the
+  callbacks that were ready first;
 * ``call_later``/``call_at`` keep asyncio's heap; a single unref'd
   ``pyuv.Timer`` is armed for the earliest deadline, rounded *up* to libuv's
   millisecond, and due timers are chosen by ``time.monotonic()``, so none
@@ -72,7 +69,6 @@ _READABLE = pyuv.UV_READABLE
 _WRITABLE = pyuv.UV_WRITABLE
 _RUN_ONCE = pyuv.UV_RUN_ONCE
 _RUN_NOWAIT = pyuv.UV_RUN_NOWAIT
-_RUN_DEFAULT = pyuv.UV_RUN_DEFAULT
 
 # asyncio's own thresholds for compacting the timer heap.
 _MIN_SCHEDULED_TIMER_HANDLES = compat._MIN_SCHEDULED_TIMER_HANDLES
@@ -399,15 +395,10 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
                 mode = _RUN_NOWAIT
         else:
             mode = _RUN_ONCE
-        if direct and mode == _RUN_ONCE:
-            # Poll after poll inside libuv while nothing is ready: each poll
-            # is one iteration of asyncio's, its I/O callbacks run at once;
-            # _before_poll stops libuv once one of them makes work ready.
-            mode = _RUN_DEFAULT
 
         # The prepare check matters only when libuv may block; in a busy
         # loop (always NOWAIT) it would be one more Python call per iteration.
-        may_block = mode != _RUN_NOWAIT
+        may_block = mode == _RUN_ONCE
         if may_block is not self._uv_prepare_on:
             if may_block:
                 self._uv_prepare.start(self._before_poll)
@@ -574,22 +565,10 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         self._uv.stop()
 
     def _before_poll(self, prepare) -> None:
-        """Before each poll of a uv_run() that may block: check what ran since the last one.
-
-        Timers (other libraries' too) ran since ``_run_once`` checked, and,
-        when libuv polls again and again (``UV_RUN_DEFAULT``), the previous
-        poll's I/O callbacks. If they made callbacks ready, stopped the loop
-        or scheduled a timer before the one armed, libuv must return to
-        ``_run_once``: ``uv_stop()`` makes this poll not wait, and what it
-        reports then queues behind the ready callbacks (``_io_event``), in
-        asyncio's order.
-        """
+        # Timers (other libraries' too) ran since _run_once checked.
         if self._fd_changed:
             self._check_fds()
-        scheduled = self._scheduled
-        if (self._ready or self._stopping
-                or (scheduled and scheduled[0]._when != self._uv_timer_when)):
-            self._io_direct = False
+        if self._ready:
             self._uv.stop()
 
     def _check_fds(self) -> None:
