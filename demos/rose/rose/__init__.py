@@ -45,10 +45,12 @@ from Python 3.15 on (a server's, copied per connection, or the connecting
 task's), and before 3.15 in the copies asyncio's selector loop makes; the
 context is entered where libuv calls into Python (see ``rose.streams``).
 
-Versions: what differs between Pythons is found by feature detection (the
-``context`` arguments, the policy helpers, sendfile's file position, ...);
-policies, deprecated from 3.14, are touched only by ``rose.EventLoopPolicy``,
-made on first use.
+Versions: the asyncio private names rose relies on, and what differs between
+Pythons (found by feature detection: the policy helpers, sendfile's file
+position, ``Server._attach``'s argument, ...), are in one module,
+``rose.compat``, whose test checks each name on the running Python; policies,
+deprecated from 3.14, are touched only by ``rose.EventLoopPolicy``, made on
+first use.
 
 Conformance: CPython's own ``test.test_asyncio`` is the oracle
 (``make conformance``); the few white-box tests it cannot apply to a

@@ -19,24 +19,23 @@ from __future__ import annotations
 
 import contextvars
 import errno
+import functools
 import os
 import socket
 import stat
-import sys
 from asyncio import base_events, sslproto, tasks, trsock
 from asyncio.log import logger
 from typing import Any
 
 import pyuv
 
-from . import descriptors, errors
+from . import compat, descriptors, errors
 from .sockets import _sendfile_source
 from .streams import StreamTransport
 
 __all__ = ['ConnectionMethods']
 
-# create_unix_server() removes its socket file on close from Python 3.13 on.
-_CLEANUP_SOCKET_DEFAULT = sys.version_info >= (3, 13)
+_CLEANUP_SOCKET_DEFAULT = compat.CLEANUP_UNIX_SOCKET_DEFAULT
 
 
 class _Listener:
@@ -133,13 +132,14 @@ class _Listener:
                              self._proto, client.fileno())
         if loop._debug:
             logger.debug('%r got a new connection: %r', self._server, conn)
-        conn_context = self._context.copy()
-        args = (conn, client, self._protocol_factory, self._sslcontext, self._server,
-                *self._ssl_timeouts, conn_context if self._context_for_transports else None)
-        if loop._io_direct:
-            conn_context.run(loop._serve_connection, *args)
-        else:
-            loop._defer_io(conn_context, loop._serve_connection, *args)
+        loop._io_event(self._serve, functools.partial(loop._defer_io, self._serve),
+                       conn, client, self._context.copy())
+
+    def _serve(self, conn: socket.socket, client: pyuv.Stream, conn_context) -> None:
+        """Give the accepted connection its protocol and transport, in its own context."""
+        conn_context.run(self._loop._serve_connection, conn, client, self._protocol_factory,
+                         self._sslcontext, self._server, *self._ssl_timeouts,
+                         conn_context if self._context_for_transports else None)
 
 
 class ConnectionMethods:

@@ -15,25 +15,23 @@ import errno
 import functools
 import os
 import socket
-import sys
 import warnings
-from asyncio import constants, futures, transports
+from asyncio import transports
 from asyncio.log import logger
 from typing import Any
 
 import pyuv
 
-from . import descriptors, errors
+from . import compat, descriptors, errors
 from .transports import guarded_call, report_fatal_error, socket_extra
 
 __all__ = ['DatagramMethods']
 
-# Python 3.13 sends empty datagrams and counts 8 header bytes per queued one.
-_SENDS_EMPTY = sys.version_info >= (3, 13)
-_HEADER_SIZE = 8 if sys.version_info >= (3, 13) else 0
+_SENDS_EMPTY = compat.SENDS_EMPTY_DATAGRAMS
+_HEADER_SIZE = compat.DATAGRAM_HEADER_SIZE
 
 
-class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransport):
+class _DatagramTransport(compat._FlowControlMixin, transports.DatagramTransport):
     """What UDP and Unix datagram transports share: sending, closing, errors."""
 
     max_size = 256 * 1024
@@ -56,7 +54,7 @@ class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransp
         loop.call_soon(protocol.connection_made, self)
         loop.call_soon(self._start_receiving)
         if waiter is not None:
-            loop.call_soon(futures._set_result_unless_cancelled, waiter, None)
+            loop.call_soon(compat._set_result_unless_cancelled, waiter, None)
 
     def __repr__(self) -> str:
         state = 'closed' if self._sock is None else 'closing' if self._closing else 'open'
@@ -114,7 +112,7 @@ class _DatagramTransport(transports._FlowControlMixin, transports.DatagramTransp
                 raise ValueError(f'Invalid address: must be None or {self._address}')
             addr = self._address
         if self._conn_lost and self._address:
-            if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+            if self._conn_lost >= compat.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
                 logger.warning('socket.send() raised exception.')
             self._conn_lost += 1
             return
@@ -229,12 +227,11 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
             self._handle.close()
             raise errors.from_pyuv_error(exc) from None
         # pyuv calls them through borrowed references: the transport keeps
-        # them. Each runs in a copy of the context current when receiving or a
-        # run of queued sends starts, as asyncio's reader and writer handles
-        # do (asyncio passes datagram transports no context of their own).
-        # (The *_later/*_done partials are for calls that wait in the ready queue.)
-        self._on_recv_cb = self._recv_later_cb = None
-        self._on_send_cb = self._send_done_cb = None
+        # them. Each is the loop's _io_event (the rule for running at once or
+        # later) inside a copy of the context current when receiving or a run
+        # of queued sends starts, as asyncio's reader and writer handles do
+        # (asyncio passes datagram transports no context of their own).
+        self._on_recv_cb = self._on_recv_later_cb = self._on_send_cb = None
         self._queued_sizes: collections.deque = collections.deque()
 
     def _start_receiving(self) -> None:
@@ -247,8 +244,9 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
         if self._handle.closed:
             return
         run = contextvars.copy_context().run
-        self._on_recv_cb = functools.partial(run, self._on_recv)
-        self._recv_later_cb = functools.partial(run, self._recv_later)
+        self._on_recv_cb = functools.partial(run, self._on_recv_event)
+        self._on_recv_later_cb = functools.partial(self._loop._defer_io,
+                                                   functools.partial(run, self._on_recv_later))
         try:
             self._handle.start_recv(self._on_recv_cb)
         except pyuv.error.UVError as exc:
@@ -266,17 +264,16 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
         if not self._handle.closed and self._fd_gone():
             self._close_io()
 
-    def _on_recv(self, handle, addr, flags, data, error) -> None:
-        if self._loop._io_direct:
-            self._recv_now(addr, data, error)
-        else:
-            self._loop._defer_io(None, self._recv_later_cb, addr, data, error)
+    def _on_recv_event(self, handle, addr, flags, data, error) -> None:
+        # An event is three values (see _io_event).
+        self._loop._io_event(self._on_recv, self._on_recv_later_cb, addr, data, error)
 
-    def _recv_later(self, addr, data, error) -> None:
+    def _on_recv_later(self, addr, data, error) -> None:
+        """_on_recv, from the ready queue: the transport may be closing by then."""
         if not self._closing:
-            self._recv_now(addr, data, error)
+            self._on_recv(addr, data, error)
 
-    def _recv_now(self, addr, data, error) -> None:
+    def _on_recv(self, addr, data, error) -> None:
         if error is None:
             self._received(data, addr)
         elif error != errors.UV_ECANCELED:
@@ -284,9 +281,12 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
 
     def _queue(self, data: bytes, addr) -> None:
         if not self._queued_sizes:
+            # An event is three values (see _io_event): the transport first,
+            # then pyuv's two, for UDPTransport._on_send(self, ...).
             run = contextvars.copy_context().run
-            self._on_send_cb = functools.partial(run, self._on_send)
-            self._send_done_cb = functools.partial(run, self._send_done)
+            on_send = UDPTransport._on_send
+            later = functools.partial(self._loop._defer_io, functools.partial(run, on_send))
+            self._on_send_cb = functools.partial(run, self._loop._io_event, on_send, later, self)
         try:
             try:
                 self._handle.send(addr, data, self._on_send_cb)
@@ -305,15 +305,10 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
         self._watch_changed()
 
     def _on_send(self, handle, error) -> None:
+        # At once or from the ready queue (see _io_event).
         if error == errors.UV_ECANCELED:
             return
         self._watch_changed()  # libuv stops watching for writability when its queue empties
-        if self._loop._io_direct:
-            self._send_done(error)
-        else:
-            self._loop._defer_io(None, self._send_done_cb, error)
-
-    def _send_done(self, error) -> None:
         sizes = self._queued_sizes
         size = sizes.popleft() if sizes else 0
         if error is not None:
@@ -349,7 +344,7 @@ class UDPTransport(descriptors.UserDescriptor, _DatagramTransport):
         if sock is not None and sock.fileno() != -1:
             sock.detach()  # the handle closed the descriptor
         # They point back at the transport: no cycle once it is done.
-        self._on_recv_cb = self._recv_later_cb = self._on_send_cb = self._send_done_cb = None
+        self._on_recv_cb = self._on_recv_later_cb = self._on_send_cb = None
 
 
 class PollDatagramTransport(_DatagramTransport):

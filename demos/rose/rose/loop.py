@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextvars
 import errno
+import functools
 import heapq
 import os
 import signal
@@ -54,7 +55,7 @@ from typing import Any
 
 import pyuv
 
-from . import errors
+from . import compat, errors
 from .connections import ConnectionMethods
 from .datagram import DatagramMethods
 from .descriptors import file_id as _file_id
@@ -70,14 +71,11 @@ _RUN_ONCE = pyuv.UV_RUN_ONCE
 _RUN_NOWAIT = pyuv.UV_RUN_NOWAIT
 
 # asyncio's own thresholds for compacting the timer heap.
-_MIN_SCHEDULED_TIMER_HANDLES = base_events._MIN_SCHEDULED_TIMER_HANDLES
-_MIN_CANCELLED_TIMER_HANDLES_FRACTION = base_events._MIN_CANCELLED_TIMER_HANDLES_FRACTION
+_MIN_SCHEDULED_TIMER_HANDLES = compat._MIN_SCHEDULED_TIMER_HANDLES
+_MIN_CANCELLED_TIMER_HANDLES_FRACTION = compat._MIN_CANCELLED_TIMER_HANDLES_FRACTION
 # libuv takes timeouts in whole milliseconds; longer waits are re-armed.
 _MAX_TIMER_MS = 24 * 3600 * 1000
-# asyncio's public iscoroutinefunction() warns from Python 3.14 on (removal
-# planned for 3.16); asyncio itself then uses a private one of the same meaning.
-_iscoroutinefunction = (getattr(coroutines, '_iscoroutinefunction', None)
-                        or coroutines.iscoroutinefunction)
+_iscoroutinefunction = compat.iscoroutinefunction
 
 
 def _fileobj_to_fd(fileobj: Any) -> int:
@@ -134,7 +132,8 @@ class _FdWatcher:
         self.reader: events.Handle | None = None
         self.writer: events.Handle | None = None
         # pyuv calls the callback through a borrowed reference: keep it alive here.
-        self.on_events = self._on_events
+        # The loop's rule runs the reader and writer at once or queues them.
+        self.on_events = functools.partial(loop._io_event, self._run_events, self._queue_events)
         self.file_id: tuple[int, int] | None = None
         self.poll = self._new_poll()
 
@@ -193,13 +192,19 @@ class _FdWatcher:
             # ignores the error if it is already closed.
             self.poll.close()
 
-    def _on_events(self, poll, events_mask, error):
+    def _run_events(self, poll, events_mask, error) -> None:
+        self._wake(events_mask, error, self.loop._run_handle)
+
+    def _queue_events(self, poll, events_mask, error) -> None:
+        self._wake(events_mask, error, self.loop._ready.append)
+
+    def _wake(self, events_mask, error, run: Callable[[events.Handle], object]) -> None:
+        """Run (or queue) the reader and the writer the poll's *events_mask* is for."""
         loop = self.loop
         if error is not None:
             # An error (e.g. the descriptor was closed) wakes both sides, as
             # selectors do, so that their own I/O call reports it.
             events_mask = _READABLE | _WRITABLE
-        run = loop._run_handle if loop._io_direct else loop._add_callback
         reader = self.reader
         if events_mask & _READABLE and reader is not None:
             if reader._cancelled:
@@ -219,31 +224,24 @@ class _DeferredIO:
 
     A busy server with coroutines defers every read (see ``_run_once``), so
     this record is made once per read; a full ``events.Handle`` would also copy
-    the context and keep a repr cache. It runs in the context it is given (a
-    transport's, see ``rose.streams``), or in the loop's when given None, as
-    the same callback does when it runs at once; it is never cancelled.
+    the context and keep a repr cache. The callback brings its own context
+    (see ``EventLoop._io_event``); it is never cancelled.
     """
 
-    __slots__ = ('_loop', '_callback', '_args', '_context')
+    __slots__ = ('_loop', '_callback', '_args')
     _cancelled = False
 
-    def __init__(self, loop: EventLoop, callback: Callable[..., object], args: tuple,
-                 context: contextvars.Context | None) -> None:
+    def __init__(self, loop: EventLoop, callback: Callable[..., object], args: tuple) -> None:
         self._loop = loop
         self._callback = callback
         self._args = args
-        self._context = context
 
     def __repr__(self) -> str:
         return f'<I/O callback {self._callback!r}>'
 
     def _run(self) -> None:
         try:
-            context = self._context
-            if context is None:
-                self._callback(*self._args)
-            else:
-                context.run(self._callback, *self._args)
+            self._callback(*self._args)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
@@ -347,7 +345,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         self._thread_id = threading.get_ident()
         sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook,
                                finalizer=self._asyncgen_finalizer_hook)
-        events._set_running_loop(self)
+        compat._set_running_loop(self)
         self._uv_wakeup.ref = True
         self._claim_wakeup_fd(required=False)
 
@@ -355,7 +353,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         """Undo _run_forever_setup()."""
         self._stopping = False
         self._thread_id = None
-        events._set_running_loop(None)
+        compat._set_running_loop(None)
         self._set_coroutine_origin_tracking(False)
         if self._old_agen_hooks is not None:
             sys.set_asyncgen_hooks(*self._old_agen_hooks)
@@ -375,7 +373,9 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         the poll (the common case for a busy server: libuv waits, then I/O
         arrives), they run right there, which is the same order without a
         trip through the ready queue; otherwise (``_io_direct`` is false) they
-        queue themselves behind the callbacks that were ready first.
+        queue behind the callbacks that were ready first. ``_io_event`` is
+        where every I/O callback (transports', servers', fd watchers') applies
+        this rule.
         """
         self._drop_cancelled_timers()
         ready = self._ready
@@ -457,17 +457,40 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
                     handle._run()
         handle = None  # break the cycle through a traceback
 
-    def _defer_io(self, context: contextvars.Context | None,
-                  callback: Callable[..., object], *args: Any) -> None:
-        """Queue an I/O callback behind the callbacks that were ready before the poll.
+    def _io_event(self, now: Callable[[Any, Any, Any], object],
+                  later: Callable[[Any, Any, Any], object], a: Any, b: Any, c: Any) -> None:
+        """Act on an I/O event libuv reports during its poll: at once, or queued.
 
-        It will run in *context* (None: the loop's own, as a direct call would).
+        This is the one place that decides, for every I/O callback of rose
+        (transports', servers', fd watchers'). When nothing was ready before
+        the poll (``_io_direct``, see ``_run_once``), ``now(a, b, c)`` runs at
+        once, in whatever context libuv's callback entered. Otherwise asyncio's
+        order puts the event behind the callbacks that were ready first:
+        ``later(a, b, c)`` is called instead, to queue the work (usually
+        ``functools.partial(loop._defer_io, callback)``, see ``_defer_io``).
+
+        An event is three values, as pyuv's read and poll callbacks pass them
+        (``handle, data, error``); other events bind or pick three of their own.
+        A fixed number of arguments keeps this call as cheap as a direct
+        one: it is on the path of every read.
+        """
+        if self._io_direct:
+            now(a, b, c)
+        else:
+            later(a, b, c)
+
+    def _defer_io(self, callback: Callable[[Any, Any, Any], object], a: Any, b: Any, c: Any) -> None:
+        """Queue ``callback(a, b, c)`` behind the callbacks that are ready.
+
+        *callback* must bring its own context (a ``functools.partial`` of
+        ``Context.run``) and allow for what changed meanwhile (a transport may
+        have paused or closed): it runs outside libuv's callback.
         """
         if self._debug:
             # A full Handle: debug mode times it and shows where it was made.
-            self._ready.append(events.Handle(callback, args, self, context))
+            self._ready.append(events.Handle(callback, (a, b, c), self, None))
         else:
-            self._ready.append(_DeferredIO(self, callback, args, context))
+            self._ready.append(_DeferredIO(self, callback, (a, b, c)))
 
     # Both drop their reference to the handle before returning: an exception
     # raised in the callback and kept (a task's) keeps this frame through its
@@ -490,7 +513,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
             dt = self.time() - t0
             if dt >= self.slow_callback_duration:
                 logger.warning('Executing %s took %.3f seconds',
-                               base_events._format_handle(handle), dt)
+                               compat._format_handle(handle), dt)
         finally:
             self._current_handle = None
             handle = None

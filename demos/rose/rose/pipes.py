@@ -22,12 +22,12 @@ import functools
 import os
 import stat
 import warnings
-from asyncio import constants, futures, transports
+from asyncio import transports
 from asyncio.log import logger
 
 import pyuv
 
-from . import descriptors, errors
+from . import compat, descriptors, errors
 from .streams import _Reading, _Writing
 from .transports import _UVTransport
 
@@ -120,14 +120,14 @@ class ReadPipeTransport(_Reading, _PipeTransport, transports.ReadTransport):
         return isinstance(exc, OSError) and exc.errno == errno.EIO
 
 
-class WritePipeTransport(_Writing, _PipeTransport, transports._FlowControlMixin,
+class WritePipeTransport(_Writing, _PipeTransport, compat._FlowControlMixin,
                          transports.WriteTransport):
     """The write end of a pipe, a socket or a character device (a pty)."""
 
     _write_error_message = 'Fatal write error on pipe transport'
 
     def __init__(self, loop, pipe, protocol, waiter=None, extra=None):
-        transports._FlowControlMixin.__init__(self, extra, loop)
+        compat._FlowControlMixin.__init__(self, extra, loop)
         kind = _pipe_kind(pipe.fileno())
         if kind == 'other':
             raise ValueError('Pipe transport is only for pipes, sockets and character devices')
@@ -140,7 +140,7 @@ class WritePipeTransport(_Writing, _PipeTransport, transports._FlowControlMixin,
         if self._watch_peer:
             loop.call_soon(self._start_watching_peer)
         if waiter is not None:
-            loop.call_soon(futures._set_result_unless_cancelled, waiter, None)
+            loop.call_soon(compat._set_result_unless_cancelled, waiter, None)
 
     def _start_watching_peer(self) -> None:
         if not self._closing and self._loop is not None:
@@ -161,7 +161,7 @@ class WritePipeTransport(_Writing, _PipeTransport, transports._FlowControlMixin,
         if self._closing:
             # After close()/write_eof(), or once the reader left: dropped, as asyncio does.
             self._writes_after_close += 1
-            if self._writes_after_close >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+            if self._writes_after_close >= compat.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
                 logger.warning('pipe closed by peer or os.write(pipe, data) raised exception.')
             return
         super().write(data)

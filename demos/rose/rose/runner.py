@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from asyncio import events
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+from . import compat
 from .loop import EventLoop
 
 __all__ = ['new_event_loop', 'run']
@@ -34,18 +34,15 @@ def run(main: Awaitable[_T], *, debug: bool | None = None) -> _T:
     coroutine, or from Python 3.14 on any awaitable; anything else is the
     same error (ValueError before 3.14, TypeError from 3.14).
     """
-    if events._get_running_loop() is not None:
+    if compat._get_running_loop() is not None:
         raise RuntimeError('rose.run() cannot be called from a running event loop')
     with asyncio.Runner(debug=debug, loop_factory=new_event_loop) as runner:
         return runner.run(main)
 
 
-# asyncio's event loop policies: public up to Python 3.13; deprecated from 3.14
-# (removal planned for 3.16), when the base class went private and
-# _get_event_loop_policy() appeared as asyncio's own warning-free accessor.
-_POLICIES_DEPRECATED = hasattr(events, '_get_event_loop_policy')
-_POLICY_BASE = (getattr(events, 'BaseDefaultEventLoopPolicy', None)
-                or getattr(events, '_BaseDefaultEventLoopPolicy', None))
+# asyncio's event loop policies differ by version (see rose.compat).
+_POLICIES_DEPRECATED = compat.POLICIES_DEPRECATED
+_POLICY_BASE = compat.POLICY_BASE
 _policy_class: type | None = None
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import errno
 import functools
-import inspect
 import io
 import operator
 import os
 import socket
-from asyncio import base_events, exceptions, unix_events
+from asyncio import exceptions
 from collections.abc import Callable
 from typing import Any
+
+from . import compat
 
 __all__ = ['SocketMethods']
 
@@ -26,23 +27,8 @@ __all__ = ['SocketMethods']
 _NOT_DONE = object()
 
 
-def _sendfile_always_sets_position() -> bool:
-    """Whether asyncio's native sendfile leaves the file at offset + sent even if nothing was sent.
-
-    From Python 3.14 on it does (its position helper lost its total_sent
-    argument then); before, a sendfile that sent nothing left the position alone.
-    """
-    update = getattr(unix_events._UnixSelectorEventLoop, '_sock_sendfile_update_filepos', None)
-    if update is None:
-        return True
-    return 'total_sent' not in inspect.signature(update).parameters
-
-
-_SENDFILE_ALWAYS_SETS_POSITION = _sendfile_always_sets_position()
-
-
 def _check_sock(loop, sock: socket.socket) -> None:
-    base_events._check_ssl_socket(sock)
+    compat._check_ssl_socket(sock)
     if loop._debug and sock.gettimeout() != 0:
         raise ValueError('the socket must be non-blocking')
 
@@ -155,7 +141,7 @@ class SocketMethods:
         """Connect *sock* to *address* (resolved first for IP sockets)."""
         _check_sock(self, sock)
         if sock.family == socket.AF_INET or (
-                base_events._HAS_IPv6 and sock.family == socket.AF_INET6):
+                compat._HAS_IPv6 and sock.family == socket.AF_INET6):
             resolved = await self._ensure_resolved(
                 address, family=sock.family, type=sock.type, proto=sock.proto, loop=self)
             address = resolved[0][4]
@@ -204,7 +190,7 @@ class SocketMethods:
         Raises SendfileNotAvailableError if nothing could be sent with
         os.sendfile(), so that callers fall back to reading and sending.
         On return (and on cancellation) the file position follows what was
-        sent, as this Python's asyncio leaves it (see _SENDFILE_ALWAYS_SETS_POSITION).
+        sent, as this Python's asyncio leaves it (see compat.SENDFILE_ALWAYS_SETS_POSITION).
         """
         total = 0
         try:
@@ -231,7 +217,7 @@ class SocketMethods:
                     total += sent
                 await self._fd_writable(fd)
         finally:
-            if total > 0 or _SENDFILE_ALWAYS_SETS_POSITION:
+            if total > 0 or compat.SENDFILE_ALWAYS_SETS_POSITION:
                 os.lseek(fileno, offset + total, os.SEEK_SET)
 
     def _fd_writable(self, fd: int):

@@ -29,13 +29,13 @@ import functools
 import os
 import socket
 import warnings
-from asyncio import base_events, constants, protocols, selector_events, transports
+from asyncio import protocols, transports
 from asyncio.log import logger
 from typing import Any
 
 import pyuv
 
-from . import descriptors, errors
+from . import compat, descriptors, errors
 from .transports import (
     _FAILED,
     _keep_alive,
@@ -52,25 +52,7 @@ _UV_EOF = errors.UV_EOF
 _UV_EAGAIN = errors.UV_EAGAIN
 _UV_ECANCELED = errors.UV_ECANCELED
 
-def _asyncio_write_type_error() -> str:
-    """write()'s words for data of another type, as this Python's asyncio has them.
-
-    They changed in a 3.14 bugfix release (which names the accepted types), so
-    asyncio's own socket transport is asked, once: its write() checks the type
-    before it looks at the transport.
-    """
-    try:
-        selector_events._SelectorSocketTransport.write(None, 0)
-    except TypeError as exc:
-        words = str(exc)
-        if words.endswith("'int'"):
-            return words[:-len("'int'")] + '{!r}'
-    except Exception:
-        pass
-    return 'data argument must be a bytes-like object, not {!r}'
-
-
-_WRITE_TYPE_ERROR = _asyncio_write_type_error()
+_WRITE_TYPE_ERROR = compat.WRITE_TYPE_ERROR
 
 def _nonempty_buffer(protocol, sizehint: int):
     buf = protocol.get_buffer(sizehint)
@@ -106,16 +88,22 @@ class _Reading:
     _uv_reading = False  # libuv is reading for us
     _stash: collections.deque | None = None  # (data, error) read but not delivered
     _read_deferred = False  # reading stopped until a deferred read is delivered
-    # What libuv calls: _on_read inside _read_context (see _UVTransport),
-    # which is chosen when reading starts. Entering the context at libuv's
-    # boundary costs a C call (functools.partial of Context.run); entering it
-    # from _on_read would cost a second C-to-Python call per read.
+    # What libuv calls: the loop's _io_event inside _read_context (see
+    # _UVTransport), which is chosen when reading starts, with _on_read for
+    # now and _defer_read for later: it queues _on_read_later_cb, which runs
+    # _on_read_later inside _read_context (a partial of Context.run is much cheaper to call from
+    # Python than Context.run itself: about 25 ns over a plain call, against
+    # 170 ns). Entering the context at libuv's boundary costs a C call
+    # (functools.partial of Context.run); entering it from _on_read would cost
+    # a second C-to-Python call per read.
     _on_read_cb: functools.partial | None = None
     _read_context: contextvars.Context | None = None
-    # _deliver_later inside _read_context, for reads that wait in the ready
-    # queue: a partial of Context.run is much cheaper to call from Python
-    # than Context.run itself (about 25 ns over a plain call, against 170 ns).
-    _deliver_later_cb: functools.partial | None = None
+    _on_read_later_cb: functools.partial | None = None
+
+    def _init_state(self, loop, handle, protocol, server=None,
+                    context: contextvars.Context | None = None) -> None:
+        self._paused = False  # pause_reading()
+        super()._init_state(loop, handle, protocol, server, context)
 
     def set_protocol(self, protocol) -> None:
         self._protocol = protocol
@@ -158,8 +146,10 @@ class _Reading:
             # transport keeps one. The callback replaced here may be the
             # one running now (resume_reading() from data_received), so it
             # is kept until this iteration's callbacks are over.
-            self._on_read_cb = functools.partial(context.run, self._on_read)
-            self._deliver_later_cb = functools.partial(context.run, self._deliver_later)
+            loop = self._loop
+            self._on_read_later_cb = functools.partial(context.run, self._on_read_later)
+            self._on_read_cb = functools.partial(context.run, loop._io_event,
+                                                 self._on_read, self._defer_read)
             if retired is not None and not self._loop.is_closed():
                 self._loop.call_soon(_keep_alive, retired)
         try:
@@ -194,49 +184,66 @@ class _Reading:
         # Nothing will be read any more: drop the references back to this
         # transport and to its protocol, so that refcounting alone frees
         # them (as asyncio's transports do from Python 3.14 on).
-        self._on_read_cb = self._deliver_later_cb = None
+        self._on_read_cb = self._on_read_later_cb = None
         self._data_received = None
 
     def _on_read(self, handle, data, error):
-        # The hot path: libuv's read callback -> protocol.data_received,
-        # already in the read context (see _on_read_cb).
-        if data and self._loop._io_direct:
-            self._receive(data)
-            return
-        if data is None:
-            self._uv_reading = False  # pyuv stops reading on EOF and errors
-            self._watch_changed()
-            if error == _UV_EOF:
-                # asyncio learns of EOF from a recv() of its own, one
-                # iteration after the last data at the soonest; libuv may
-                # report both at once. Keep asyncio's order of events.
-                loop = self._loop
-                if loop._io_direct:
-                    self._eof_next_iteration(error)
-                else:
-                    loop._defer_io(None, self._eof_next_iteration, error)
-                return
-        elif not data:
-            return  # libuv found nothing to read after all
-        if self._loop._io_direct:
-            self._deliver(data, error)
-        else:
-            self._loop._defer_io(None, self._deliver_later_cb, data, error)
-            if data is not None:
-                # libuv reads a socket up to 32 times a poll, and a deferred read
-                # reaches the protocol only after the poll, too late for its
-                # pause_reading() to stop the rest: read once per iteration, as
-                # asyncio does, until this read has been delivered.
-                self._stop_reading()
-                self._read_deferred = True
+        # The hot path: libuv's read callback -> protocol.data_received, in
+        # the read context, when the loop lets I/O run at once (_io_event).
+        if data:
+            try:
+                self._data_received(data)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
+        elif data is None:
+            if self._read_stopped(error):
+                self._on_read_end(error)
+        # else: libuv found nothing to read after all
 
-    def _eof_next_iteration(self, error) -> None:
-        self._loop.call_soon(self._deliver_later, None, error, context=self._read_context)
+    def _defer_read(self, handle, data, error) -> None:
+        """_on_read's 'later' form: queue the read, and read no more until it is delivered.
+
+        libuv reads a socket up to 32 times a poll, and a queued read reaches
+        the protocol only after the poll, too late for its pause_reading() to
+        stop the rest: like asyncio, read once per iteration until this read
+        has been delivered (_deliver_later starts reading again).
+        """
+        self._loop._defer_io(self._on_read_later_cb, handle, data, error)
+        if data:
+            self._stop_reading()
+            self._read_deferred = True
+
+    def _on_read_later(self, handle, data, error) -> None:
+        """_on_read, from the ready queue: reading may have paused or stopped meanwhile."""
+        if data is None:
+            if self._loop is None:
+                return  # the transport is gone already
+            if self._read_stopped(error):
+                self._deliver_later(None, error)
+        elif data:
+            self._deliver_later(data, error)
+
+    def _read_stopped(self, error) -> bool:
+        """libuv stopped reading (EOF or an error): whether *error* is to be delivered now.
+
+        asyncio learns of EOF from a recv() of its own, one iteration after
+        the last data at the soonest; libuv may report both at once. EOF is
+        delivered in the next iteration, keeping asyncio's order of events.
+        """
+        self._uv_reading = False  # pyuv stops reading on EOF and errors
+        self._watch_changed()
+        if error == _UV_EOF:
+            self._loop.call_soon(self._deliver_later, None, error, context=self._read_context)
+            return False
+        return True
 
     def _deliver_later(self, data, error) -> None:
         if self._closing:
             return
-        if self._paused:
+        if self._paused or self._stash:
+            # Behind what resume_reading()'s _deliver_stash has yet to deliver.
             self._keep(data, error)
         else:
             self._deliver(data, error)
@@ -262,16 +269,7 @@ class _Reading:
         if data is None:
             self._on_read_end(error)
         else:
-            self._receive(data)
-
-    def _receive(self, data) -> None:
-        """Hand *data* to the protocol; an exception there ends the transport."""
-        try:
-            self._data_received(data)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
+            self._on_read(None, data, None)
 
     def _deliver_stash(self) -> None:
         stash = self._stash
@@ -328,25 +326,32 @@ class _Writing:
     """
 
     _write_error_message = 'Fatal write error on socket transport'
-    # What libuv calls when a queued write is done: _on_write_done inside
-    # _write_context (see _UVTransport), chosen when writes start to queue.
+    # What libuv calls when a queued write is done: the loop's _io_event
+    # inside _write_context (see _UVTransport), chosen when writes start to
+    # queue, with _on_write_done for now and, for later, in the same context.
     _on_write_done_cb: functools.partial | None = None
-    _write_done_cb: functools.partial | None = None  # _write_done in it, for the ready queue
     _write_context: contextvars.Context | None = None
     # Bytes queued in libuv when the handle had to be let go (see
     # StreamTransport._check_fd): they count as still waiting, as asyncio's
     # buffer waits for ever on a descriptor closed under it.
     _stranded = 0
 
+    def _init_state(self, loop, handle, protocol, server=None,
+                    context: contextvars.Context | None = None) -> None:
+        self._eof = False  # write_eof()
+        # sendfile()'s: set here, not only on the class, as write() reads it
+        # on every call (an instance attribute is the faster lookup).
+        self._empty_waiter = None
+        # libuv's uv_try_write, unless the transport sets another (see the class doc).
+        self._try_write = handle.try_write
+        super()._init_state(loop, handle, protocol, server, context)
+
     def write(self, data) -> None:
         """Write *data* (bytes-like); what the kernel does not take is queued."""
-        if type(data) is bytes:
-            immutable = True
-        else:
+        if type(data) is not bytes:
             if not isinstance(data, (bytes, bytearray, memoryview)):
                 raise TypeError(_WRITE_TYPE_ERROR.format(type(data).__name__))
             data = memoryview(data).cast('B')
-            immutable = False
         if self._eof:
             raise RuntimeError('Cannot call write() after write_eof()')
         if self._empty_waiter is not None:
@@ -354,7 +359,7 @@ class _Writing:
         if not data:
             return
         if self._conn_lost:
-            if self._conn_lost >= constants.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
+            if self._conn_lost >= compat.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
                 logger.warning('socket.send() raised exception.')
             self._conn_lost += 1
             return
@@ -383,9 +388,16 @@ class _Writing:
             context = self._libuv_context()
             if context is not self._write_context:
                 self._write_context = context
-                self._on_write_done_cb = functools.partial(context.run, self._on_write_done)
-                self._write_done_cb = functools.partial(context.run, self._write_done)
-        if not immutable:
+                # An event is three values (see _io_event): the transport
+                # first, then pyuv's two, for _Writing._on_write_done(self, ...).
+                loop = self._loop
+                on_write_done = _Writing._on_write_done
+                self._on_write_done_cb = functools.partial(
+                    context.run, loop._io_event, on_write_done,
+                    functools.partial(loop._defer_io,
+                                      functools.partial(context.run, on_write_done)),
+                    self)
+        if type(data) is not bytes:
             # Queued data must not change if the caller reuses its buffer.
             data = bytes(data)
         try:
@@ -418,20 +430,13 @@ class _Writing:
     def _release_now(self) -> None:
         super()._release_now()
         # They point back at the transport: no cycle once it is done.
-        self._on_write_done_cb = self._write_done_cb = self._write_context = None
+        self._on_write_done_cb = self._write_context = None
 
-    def _on_write_done(self, handle, error):
-        if error == _UV_ECANCELED:
+    def _on_write_done(self, handle, error) -> None:
+        # At once or from the ready queue (see _io_event): the transport may be gone by then.
+        if error == _UV_ECANCELED or self._loop is None:
             return  # the handle was closed with writes queued
         self._watch_changed()  # libuv stops watching for writability when its queue empties
-        if self._loop._io_direct:
-            self._write_done(error)
-        else:
-            self._loop._defer_io(None, self._write_done_cb, error)
-
-    def _write_done(self, error) -> None:
-        if self._loop is None:
-            return
         if error is not None:
             exc = errors.uv_error(error)
             self._fatal_error(exc, self._write_error_message)
@@ -465,7 +470,7 @@ class _Writing:
 
 
 class StreamTransport(descriptors.UserDescriptor, _Reading, _Writing, _UVTransport,
-                      transports._FlowControlMixin, transports.Transport):
+                      compat._FlowControlMixin, transports.Transport):
     """A TCP or Unix-socket connection on a ``pyuv.TCP``/``pyuv.Pipe`` handle.
 
     The handle owns the socket's descriptor; the ``socket.socket`` object is
@@ -486,18 +491,18 @@ class StreamTransport(descriptors.UserDescriptor, _Reading, _Writing, _UVTranspo
     """
 
     _start_tls_compatible = True
-    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
+    _sendfile_compatible = compat._SendfileMode.TRY_NATIVE
     _sock: socket.socket | None = None
 
     def __init__(self, loop, sock: socket.socket, protocol, waiter=None,
                  extra: dict[str, Any] | None = None, server=None,
                  handle: pyuv.Stream | None = None,
                  context: contextvars.Context | None = None):
-        transports._FlowControlMixin.__init__(self, extra, loop)
+        compat._FlowControlMixin.__init__(self, extra, loop)
         socket_extra(self._extra, sock)
         self._sock = sock
         self._sock_fd = sock.fileno()
-        base_events._set_nodelay(sock)
+        compat._set_nodelay(sock)
         # What the descriptor names, to know it again (see _check_fd).
         self._file_id = descriptors.file_id(self._sock_fd)
         if handle is None:

@@ -11,34 +11,17 @@ pyuv handle (streams: TCP and Unix sockets; pipes); ``guarded_call``,
 from __future__ import annotations
 
 import contextvars
-import inspect
 import socket
-from asyncio import base_events, futures, trsock
+from asyncio import trsock
 from asyncio.log import logger
 from collections.abc import Callable
 from typing import Any
 
 import pyuv
 
+from .compat import _set_result_unless_cancelled, attach_to_server, detach_from_server
+
 __all__ = ['attach_to_server', 'detach_from_server', 'guarded_call', 'report_fatal_error', 'socket_extra']
-
-# Server._attach()/_detach() take the transport from Python 3.13 on.
-_SERVER_TRACKS_TRANSPORTS = 'transport' in inspect.signature(base_events.Server._attach).parameters
-
-
-def attach_to_server(server, transport) -> None:
-    if _SERVER_TRACKS_TRANSPORTS:
-        server._attach(transport)
-    else:
-        server._attach()
-
-
-def detach_from_server(server, transport) -> None:
-    if _SERVER_TRACKS_TRANSPORTS:
-        server._detach(transport)
-    else:
-        server._detach()
-
 
 def _keep_alive(obj) -> None:
     """A no-op call_soon callback whose argument stays referenced until it runs."""
@@ -110,16 +93,18 @@ class _UVTransport:
 
     def _init_state(self, loop, handle, protocol, server=None,
                     context: contextvars.Context | None = None) -> None:
+        """Set up the state of a transport on *handle*, then of each mixin.
+
+        Each mixin that has state of its own (``rose.streams``' ``_Reading``
+        and ``_Writing``) extends this method, setting up its own fields and
+        calling ``super()._init_state()``: none knows another's.
+        """
         self._loop = loop
         self._handle = handle
         self._context = context
         self._closing = False  # close() or an error: no more reading
         self._conn_lost = 0  # connection_lost() scheduled (and writes after it)
-        self._paused = False  # pause_reading()
-        self._eof = False  # write_eof()
-        self._protocol_connected = False
         self._server = server
-        self._try_write = handle.try_write
         self.set_protocol(protocol)
         if server is not None:
             attach_to_server(server, self)
@@ -130,7 +115,7 @@ class _UVTransport:
         self._call_soon(self._protocol.connection_made, self)
         self._call_soon(self._start_reading)
         if waiter is not None:
-            self._call_soon(futures._set_result_unless_cancelled, waiter, None)
+            self._call_soon(_set_result_unless_cancelled, waiter, None)
 
     def _call_soon(self, callback: Callable[..., object], *args: Any) -> None:
         """call_soon() in the transport's context (None: a copy of the current one)."""
