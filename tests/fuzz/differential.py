@@ -79,6 +79,15 @@ class Side:
     def note(self, *event: Any) -> None:
         self.trace.append(event)
 
+    def call_and_note(self, name: str, operation: Callable[..., object], *args: Any) -> None:
+        """Call *operation* and note its result, or the type of what it raised, under *name*."""
+        try:
+            result = operation(*args)
+        except Exception as exc:
+            self.note(name, 'raised', exc_name(exc))
+        else:
+            self.note(name, result)
+
     def on_close(self, closer: Callable[[], object]) -> None:
         """Call *closer* when the side is closed (sockets, threads), last registered first."""
         self._closers.append(closer)

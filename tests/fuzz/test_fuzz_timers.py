@@ -125,12 +125,7 @@ class TimerSide(Side):
     def run_until_nothing_due(self) -> None:
         batch, self.batch = self.batch, []
         for name, operation, args in batch:
-            try:
-                result = operation(*args)
-            except Exception as exc:
-                self.note(name, 'raised', exc_name(exc))
-            else:
-                self.note(name, result)
+            self.call_and_note(name, operation, *args)
         self.run(self._until_nothing_due(), timeout=_RUN_LIMIT + 5)
 
     async def _until_nothing_due(self) -> None:

@@ -191,12 +191,7 @@ class TransportSide(Side):
         """Call *operation* inside the running loop, note its outcome at once, then settle."""
         async def call() -> None:
             # Noted before the loop runs again: what the call caused comes after it.
-            try:
-                result = operation(*args)
-            except Exception as exc:
-                self.note(name, 'raised', exc_name(exc))
-            else:
-                self.note(name, result)
+            self.call_and_note(name, operation, *args)
         self.run(call())
         self.settle()
 
