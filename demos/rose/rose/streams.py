@@ -51,6 +51,8 @@ _UVError = pyuv.error.UVError
 _UV_EOF = errors.UV_EOF
 _UV_EAGAIN = errors.UV_EAGAIN
 _UV_ECANCELED = errors.UV_ECANCELED
+# pyuv reads into one buffer of this size per loop (PYUV_SLAB_SIZE in pyuv.h).
+_PYUV_READ_BUFFER = 65536
 
 _WRITE_TYPE_ERROR = compat.WRITE_TYPE_ERROR
 
@@ -205,13 +207,16 @@ class _Reading:
     def _defer_read(self, handle, data, error) -> None:
         """_on_read's 'later' form: queue the read, and read no more until it is delivered.
 
-        libuv reads a socket up to 32 times a poll, and a queued read reaches
-        the protocol only after the poll, too late for its pause_reading() to
-        stop the rest: like asyncio, read once per iteration until this read
-        has been delivered (_deliver_later starts reading again).
+        libuv reads a socket again in the same poll (up to 32 times) only
+        after a read that filled pyuv's buffer, and a queued read reaches the
+        protocol only after the poll, too late for its pause_reading() to stop
+        the rest: after such a read, like asyncio, read no more in this
+        iteration, until this read has been delivered (_deliver_later starts
+        reading again). A shorter read already ends libuv's reading for this
+        poll: stopping then would only cost two libuv calls per message.
         """
         self._loop._defer_io(self._on_read_later_cb, handle, data, error)
-        if data:
+        if data and len(data) >= _PYUV_READ_BUFFER:
             self._stop_reading()
             self._read_deferred = True
 
