@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from . import loops
+from .machine import raise_fd_limit
 from .server import ASYNCIO_STYLES, DEFAULT_BACKLOG, DEFAULT_GRACE
 
 __all__ = ["main"]
@@ -133,23 +134,12 @@ def _describe_oserror(exc: OSError) -> str:
     return str(exc)
 
 
-def _raise_fd_limit() -> None:
-    """Let a server hold as many connections as the hard fd limit allows."""
-    try:
-        import resource
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if soft < hard:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (ImportError, ValueError, OSError):
-        pass  # not fatal: the server just holds fewer clients
-
-
 def _say(line: str) -> None:
     print(line, flush=True)
 
 
 def run_server(args: argparse.Namespace) -> int:
-    _raise_fd_limit()
+    raise_fd_limit()  # a server holds as many clients as the hard limit allows
     report = None if args.quiet else _say
     where = f"{args.host}:{args.port}"
     try:

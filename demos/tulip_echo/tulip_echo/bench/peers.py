@@ -20,6 +20,8 @@ import argparse
 import signal
 import sys
 
+from ..machine import raise_fd_limit
+
 __all__ = ["serve_gevent", "serve_pyuv"]
 
 READ_SIZE = 256 * 1024
@@ -114,12 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
-    try:
-        import resource
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (ImportError, ValueError, OSError):
-        pass
+    raise_fd_limit()
     serve = serve_gevent if args.kind == "gevent" else serve_pyuv
     try:
         serve(args.host, args.port)

@@ -43,6 +43,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ..machine import cpu_model
 from . import loadgen
 from .runner import BASELINE, KINDS, size_label
 
@@ -63,16 +64,6 @@ METRICS = ("messages_per_s", "mib_per_s", "p50_us", "p99_us", "loadgen_busy", "s
 CPU_METRICS = ("user_us_per_msg", "sys_us_per_msg", "faults_per_msg")
 #: The terminal table stays within this many columns.
 TABLE_WIDTH = 130
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _git_commit() -> str | None:
@@ -102,7 +93,7 @@ def machine_metadata(settings: Any, server_cpu: int | None, client_cpu: int | No
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpus": os.cpu_count(),
         "loadavg_start": list(os.getloadavg()),
         "versions": {package: _version(package) for package in PACKAGES},

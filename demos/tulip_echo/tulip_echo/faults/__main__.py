@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..machine import raise_fd_limit
 from . import report, runner
 from .servers import SERVER_KINDS
 
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tulip_echo.faults: error: the fault run reads /proc (memory, descriptors), "
               f"which only Linux has; not available on {sys.platform}", file=sys.stderr)
         return 2
-    limit = runner.fd_limit()
+    limit = raise_fd_limit()
     settings = runner.settings_for(args.mode, servers=args.servers,
                                    soak_echoes=args.soak_echoes)
     needed = 2 * max(settings.never_read, settings.slowloris) + 100

@@ -39,6 +39,8 @@ import threading
 import time
 from typing import Any
 
+from ..machine import raise_fd_limit
+
 __all__ = ["MODES", "Prober", "main"]
 
 MODES = ("never-read", "slowloris", "flood", "reset", "transfer")
@@ -211,12 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bytes", type=int, default=1 << 20)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args(argv)
-    try:
-        import resource
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    except (ImportError, ValueError, OSError):
-        pass
+    raise_fd_limit()
     started = time.monotonic()
     try:
         if args.mode == "never-read":

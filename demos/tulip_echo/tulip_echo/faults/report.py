@@ -26,19 +26,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ..machine import cpu_model
+
 __all__ = ["format_table", "machine_metadata", "markdown_table", "write"]
 
 PACKAGES = ("rose-pyuv", "evergreen-pyuv", "pyuv", "uvloop", "greenlet")
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def _version(package: str) -> str | None:
@@ -65,7 +57,7 @@ def machine_metadata() -> dict[str, Any]:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpus": os.cpu_count(),
         "memory_mib": os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2**20,
         "fd_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0],

@@ -438,11 +438,3 @@ def settings_for(mode: str, **overrides: Any) -> Settings:
     return replace(PRESETS[mode], **{k: v for k, v in overrides.items() if v is not None})
 
 
-def fd_limit() -> int:
-    """Raise this process's descriptor limit to the hard limit (its children inherit it)."""
-    import resource
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
