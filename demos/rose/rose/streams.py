@@ -540,9 +540,13 @@ class StreamTransport(descriptors.UserDescriptor, _Reading, _Writing, _UVTranspo
             return
         self._eof = True
         if not self.get_write_buffer_size():
-            self._write_eof_now()
+            # At once, by the socket, as asyncio does: an error (the peer has
+            # reset the connection) is raised here, where libuv's shutdown
+            # request would report it only to its callback.
+            self._sock.shutdown(socket.SHUT_WR)
 
     def _write_eof_now(self) -> None:
+        """Shut down the sending side after the last queued write (libuv's request, in order)."""
         try:
             self._handle.shutdown(self._on_shutdown)
         except _UVError as exc:

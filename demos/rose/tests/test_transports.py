@@ -4,6 +4,7 @@ import asyncio
 import errno
 import os
 import socket
+import struct
 import sys
 import tempfile
 import time
@@ -221,6 +222,32 @@ class TcpBehaviour:
             served[0].transport.close()
             await proto.lost
             self.assertEqual(proto.events, ['made', 'eof', 'lost'])
+
+        self.run_loop(main())
+
+    def test_write_eof_after_a_reset_raises_at_once(self):
+        # Found by tests/fuzz: asyncio shuts the socket down in write_eof(), so
+        # a reset that came first is raised there; rose's libuv request used
+        # to report it to its callback only, and write_eof() returned.
+        listener = self.tcp_listener()
+
+        async def main():
+            tr, proto = await self.loop.create_connection(
+                lambda: Recorder(self.loop), *listener.getsockname())
+            peer, _ = listener.accept()
+            tr.pause_reading()  # so that no read learns of the reset first
+            peer.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            peer.close()  # RST
+            sock = tr.get_extra_info('socket')
+            for _ in range(1000):
+                if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    break
+                await asyncio.sleep(0.001)
+            with self.assertRaises(OSError) as caught:
+                tr.write_eof()
+            self.assertEqual(caught.exception.errno, errno.ENOTCONN)
+            tr.close()
+            await proto.lost
 
         self.run_loop(main())
 
