@@ -212,7 +212,7 @@ class DescriptorMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.sides = [DescriptorSide(name) for name in LOOP_NAMES]
-        self.watched = False            # a reader or writer was ever added
+        self.watched = False            # a reader or writer was ever added, or a sock_recv/sock_sendall
         self.rewatch_excluded: str = ''  # the rule's name once it applies
 
     def teardown(self) -> None:
@@ -227,6 +227,7 @@ class DescriptorMachine(RuleBasedStateMachine):
     def start(self, op: str, size: int) -> None:
         if op != 'sock_accept' and self.rewatch_excluded:
             return
+        self.note_watching(op)
         self.each(op, 'start', op, size)
 
     @rule(op=st.sampled_from(SOCK_OPS), how=st.sampled_from(TAKE_AWAY),
@@ -235,6 +236,7 @@ class DescriptorMachine(RuleBasedStateMachine):
         # In the same loop iteration as the call starts waiting (issue 12's abort).
         if op != 'sock_accept' and self.rewatch_excluded:
             return
+        self.note_watching(op)
         self.number_may_be_reused(how)
         for side in self.sides:
             def both(side: DescriptorSide = side) -> str:
@@ -242,6 +244,12 @@ class DescriptorMachine(RuleBasedStateMachine):
                 side.from_where(where, side.take_away, how)
                 return label
             side.apply(f'{op}, then {how} from {where}', both)
+
+    def note_watching(self, op: str) -> None:
+        if op in ('sock_recv', 'sock_sendall'):
+            # Both watch the socket while they wait, as add_reader/add_writer do
+            # (sock_accept watches the listener, sock_connect a socket of its own).
+            self.watched = True
 
     def number_may_be_reused(self, how: str) -> None:
         if how in ('close', 'replace') and self.watched:

@@ -83,7 +83,7 @@ class TimerSide(Side):
     def start(self, label: str, kind: str, delay: float, limit: float,
               children: list[tuple[float, bool]]) -> None:
         if kind == 'wait_for':
-            coro = asyncio.wait_for(sleeper(delay, False), limit)
+            coro = self._in_wait_for(delay, limit)
         elif kind == 'timeout':
             coro = self._in_timeout(delay, limit)
         else:
@@ -91,6 +91,12 @@ class TimerSide(Side):
         task = self.loop.create_task(coro)
         self.tasks[label] = task
         task.add_done_callback(lambda t: self.note('ended', label, *outcome(t)))
+
+    # Each form makes its sleeper once it runs: a task cancelled before its
+    # first step would otherwise leave a coroutine never awaited.
+    @staticmethod
+    async def _in_wait_for(delay: float, limit: float) -> str:
+        return await asyncio.wait_for(sleeper(delay, False), limit)
 
     @staticmethod
     async def _in_timeout(delay: float, limit: float) -> str:
