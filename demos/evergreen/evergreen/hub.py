@@ -39,7 +39,8 @@ Internal API
 What evergreen's other modules use of a loop, besides the asyncio loop API,
 is the public part of :class:`HubCore`: ``hub`` (the hub greenlet),
 ``owner_thread``, ``call_soon_anywhere``, ``interrupt``, ``propagate``,
-``next_task_number``, ``task_started``/``task_finished`` and ``tasks()``.
+``next_task_number``, ``task_started``/``task_finished``,
+``tasks()`` and ``idle_greenlets`` (task greenlets waiting for their next task).
 Modules import only downwards (the order is in ``tests/test_layering.py``).
 """
 
@@ -55,7 +56,8 @@ from typing import Any
 from greenlet import getcurrent, greenlet
 
 __all__ = ['TIMED_OUT', 'BlockingInLoopError', 'blocking_in_loop_error', 'Waiter', 'HubCore',
-           'thread_state', 'find_loop', 'get_loop', 'set_default_loop_class', 'remove_identical']
+           'thread_state', 'find_loop', 'get_loop', 'set_default_loop_class', 'remove_identical',
+           'current_owner']
 
 
 class _TimedOut:
@@ -244,6 +246,17 @@ def remove_identical(items: list, item: Any) -> bool:
     return False
 
 
+def current_owner() -> Any:
+    """Who is running: the current task, or the current greenlet outside any task.
+
+    What owns an RLock, a ``local``'s attributes or a Timeout: a task's
+    greenlet goes on to run other tasks once the task has ended (see
+    evergreen.tasks), so the greenlet is not the task's identity.
+    """
+    g = getcurrent()
+    return getattr(g, 'task', None) or g
+
+
 class _Ready:
     """A callback in the ready queue (see HubCore.schedule): a Handle without the context copy."""
 
@@ -360,6 +373,9 @@ class HubCore:
         self._wakeups_entry = _Ready(self, self._run_wakeups)
         self._wakeups_queued = False
         self._update_fast_wakeups()
+        # Greenlets whose task has ended, parked in the hub until a task starts
+        # (evergreen.tasks reuses them; close() ends them).
+        self.idle_greenlets: list[greenlet] = []
         if thread_state.loop is None or thread_state.loop.is_closed():
             thread_state.loop = self
 
@@ -562,6 +578,12 @@ class HubCore:
             thread_state.loop = None
         hub = self._hub
         current = getcurrent()
+        idle, self.idle_greenlets = self.idle_greenlets, []
+        if current is not hub and get_ident() == self.owner_thread:
+            for g in idle:
+                # Parked in the hub: GreenletExit ends it and returns here.
+                g.parent = current
+                g.throw()
         if hub and current is not hub and get_ident() == self.owner_thread:
             # Unwind the hub's stack (parked outside run_forever here); GreenletExit
             # ends it quietly and hands control back to us, its new parent.
