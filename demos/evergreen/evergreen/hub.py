@@ -39,13 +39,14 @@ Internal API
 What evergreen's other modules use of a loop, besides the asyncio loop API,
 is the public part of :class:`HubCore`: ``hub`` (the hub greenlet),
 ``owner_thread``, ``call_soon_anywhere``, ``interrupt``, ``propagate``,
-``next_task_number``, ``task_started``/``task_finished``,
+``call_later_hub``, ``next_task_number``, ``task_started``/``task_finished``,
 ``tasks()`` and ``idle_greenlets`` (task greenlets waiting for their next task).
 Modules import only downwards (the order is in ``tests/test_layering.py``).
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
 from _thread import get_ident
 from asyncio import events
@@ -151,7 +152,7 @@ class Waiter:
                 # A NaN deadline never comes: the wait would never time out. _thread's
                 # locks refuse it, and so does threading.Condition.wait() from 3.14 on.
                 raise ValueError('Invalid value NaN (not a number)')
-            timer = loop.call_later(timeout if timeout > 0.0 else 0.0, self._deliver, TIMED_OUT, None)
+            timer = loop.call_later_hub(timeout if timeout > 0.0 else 0.0, self._deliver, TIMED_OUT, None)
         self._greenlet = current
         try:
             if loop._thread_id == get_ident():
@@ -284,6 +285,26 @@ class _Ready:
             })
 
 
+class _HubTimer:
+    """A callback due at a time, in the hub's timer heap (see HubCore.call_later_hub)."""
+
+    __slots__ = ('_loop', '_callback', '_args', '_cancelled')
+
+    def __init__(self, loop: HubCore, callback: Callable[..., object], args: tuple) -> None:
+        self._loop = loop
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        if not self._cancelled:
+            self._cancelled = True
+            self._callback = self._args = None
+            self._loop._timer_cancelled()
+
+    _run = _Ready._run
+
+
 class _Hub(greenlet):
     """The greenlet that runs one event loop."""
 
@@ -373,6 +394,14 @@ class HubCore:
         self._wakeups_entry = _Ready(self, self._run_wakeups)
         self._wakeups_queued = False
         self._update_fast_wakeups()
+        # The hub's timers: (when, sequence, _HubTimer) in a heap whose tuples compare
+        # in C (asyncio's TimerHandle compares in Python, a dozen times per push and
+        # pop); one loop timer is armed for the earliest.
+        self._timers: list = []
+        self._timer_sequence = 0
+        self._timers_cancelled = 0
+        self._timer_handle: Any = None
+        self._timer_when = 0.0
         # Greenlets whose task has ended, parked in the hub until a task starts
         # (evergreen.tasks reuses them; close() ends them).
         self.idle_greenlets: list[greenlet] = []
@@ -543,6 +572,57 @@ class HubCore:
         if get_ident() == self.owner_thread:
             return self.call_soon(callback, *args)
         return self.call_soon_threadsafe(callback, *args)
+
+    def call_later_hub(self, delay: float, callback: Callable[..., object], *args: Any) -> Any:
+        """``call_later(delay, callback, *args)`` for evergreen's own timeouts, from the loop's thread.
+
+        Returns something with ``cancel()``. The callbacks wait in one heap of
+        the hub (see __init__), so ten thousand Timeouts cost one loop timer.
+        """
+        when = self.time() + delay
+        timer = _HubTimer(self, callback, args)
+        self._timer_sequence += 1
+        heapq.heappush(self._timers, (when, self._timer_sequence, timer))
+        if self._timer_handle is None or when < self._timer_when:
+            self._arm_hub_timer(when)
+        return timer
+
+    def _arm_hub_timer(self, when: float) -> None:
+        if self._timer_handle is not None:
+            self._timer_handle.cancel()
+        self._timer_when = when
+        self._timer_handle = self.call_at(when, self._run_hub_timers)
+
+    def _run_hub_timers(self) -> None:
+        self._timer_handle = None
+        timers = self._timers
+        # As asyncio's loop: what is due within the clock's resolution runs now.
+        end = self.time() + self._clock_resolution
+        due = []
+        while timers and timers[0][0] <= end:
+            timer = heapq.heappop(timers)[2]
+            if timer._cancelled:
+                self._timers_cancelled -= 1
+            else:
+                due.append(timer)
+        if timers:
+            self._arm_hub_timer(timers[0][0])
+        for timer in due:
+            if not timer._cancelled:
+                timer._cancelled = True  # done: a late cancel() changes nothing
+                timer._run()
+
+    def _timer_cancelled(self) -> None:
+        self._timers_cancelled += 1
+        timers = self._timers
+        if self._timers_cancelled > 64 and self._timers_cancelled * 2 > len(timers):
+            # Mostly cancelled (timeouts that did not expire): drop them at once.
+            self._timers = [entry for entry in timers if not entry[2]._cancelled]
+            heapq.heapify(self._timers)
+            self._timers_cancelled = 0
+            if not self._timers and self._timer_handle is not None:
+                self._timer_handle.cancel()
+                self._timer_handle = None
 
     def next_task_number(self) -> int:
         """A number for a new task, unique on this loop."""

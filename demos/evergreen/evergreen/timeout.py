@@ -69,7 +69,7 @@ class Timeout:
         self.expired = False
         self._error = None
         if self.seconds is not None:
-            self._handle = loop.call_later(max(self.seconds, 0.0), self._expire)
+            self._handle = loop.call_later_hub(max(self.seconds, 0.0), self._expire)
         return self
 
     def _expire(self) -> None:
