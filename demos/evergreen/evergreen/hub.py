@@ -122,7 +122,10 @@ class Waiter:
     _cancelled = False
 
     def __init__(self, loop: HubCore | None = None) -> None:
-        self.loop = loop if loop is not None else get_loop()
+        if loop is None:
+            # get_loop()'s first case, inlined: every lock, queue and channel wait comes here.
+            loop = getattr(getcurrent(), 'evergreen_loop', None) or get_loop()
+        self.loop = loop
         self.notified = False
         self._mode = _IDLE
         # _greenlet is set by wait(), _sent by wake(), _value and _exc by a

@@ -101,7 +101,8 @@ class Lock:
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire the lock; return False if *blocking* is false or *timeout* expires first."""
-        wait = _lock_timeout(blocking, timeout)
+        # (The usual call, blocking without a timeout, checks no arguments.)
+        wait = None if timeout == -1 and blocking is True else _lock_timeout(blocking, timeout)
         if not self._locked:
             self._locked = True
             return True
@@ -113,7 +114,12 @@ class Lock:
         """Release the lock (to the oldest waiter, if any). RuntimeError if it is not locked."""
         if not self._locked:
             raise RuntimeError('release unlocked lock')
-        self._pass_on()
+        # _pass_on(), inlined.
+        waiters = self._queue._waiters
+        if waiters:
+            waiters.popleft().wake()
+        else:
+            self._locked = False
 
     def _pass_on(self) -> None:
         if not self._queue.give():
