@@ -302,16 +302,6 @@ class Task:
             return None
         if _is_coroutine_function(target):
             return wait_awaitable(get_loop(), target(*args, **kwargs))
-        # A call with a fixed number of arguments runs a Python target in this
-        # same interpreter loop; target(*args, **kwargs) starts another on the C
-        # stack, which greenlet then copies out at every switch of a parked task.
-        if not kwargs:
-            if not args:
-                return target()
-            if len(args) == 1:
-                return target(args[0])
-            if len(args) == 2:
-                return target(args[0], args[1])
         return target(*args, **kwargs)
 
     def join(self, timeout: float | None = None) -> bool:
