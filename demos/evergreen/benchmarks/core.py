@@ -7,7 +7,9 @@ process (so neither pays for the other's state), rounds interleaved, and
 reports the median CPU time (``time.process_time``: user + system of the
 process, which a busy shared machine disturbs far less than wall time).
 The ratio is gevent's time over evergreen's: above 1, evergreen is faster.
-The last row is memory: resident set growth per task parked in ``sleep``.
+The memory rows: resident set growth per task parked in ``Event.wait``.
+Two rows run a task body written in Python (``spawn_join_py``, ``memory_py``)
+beside the same rows with a library callable as the body.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ ROWS = {
     'queue': ('queue put/get, bounded (100), 1 x 1', 100_000),
     'timeouts': ('10,000 concurrent Timeouts that expire', 10_000),
     'memory': ('memory per sleeping task (10,000 tasks)', 10_000),
+    # The same two with a task body written in Python, as real programs spawn. The rows
+    # above spawn library callables (int, Event.wait): gevent's are compiled, so its
+    # greenlets there run no Python frame and never map CPython 3.11+'s per-greenlet
+    # frame stack; evergreen's task wrapper is Python and always does.
+    'spawn_join_py': ('spawn + join, 100,000 Python-function tasks', 100_000),
+    'memory_py': ('memory per sleeping Python-function task', 10_000),
 }
 
 
@@ -96,6 +104,11 @@ def _workload(lib: Library, row: str, n: int) -> Callable[[], float | None]:
     def spawn_join() -> None:
         lib.joinall([lib.spawn(int) for _ in range(n)])
 
+    def spawn_join_py() -> None:
+        def work() -> None:
+            pass
+        lib.joinall([lib.spawn(work) for _ in range(n)])
+
     def ping_pong() -> None:
         def player() -> None:
             for _ in range(n // 2):
@@ -145,15 +158,30 @@ def _workload(lib: Library, row: str, n: int) -> Callable[[], float | None]:
                 pass
         lib.joinall([lib.spawn(bounded) for _ in range(n)])
 
-    def memory() -> float:
-        never = lib.event()
+    def parked_memory(never: Any, body: Callable[..., Any], *args: Any) -> float:
         before = _rss()
-        tasks = [lib.spawn(never.wait, 10) for _ in range(n)]
-        lib.sleep(0.05)
+        tasks = [lib.spawn(body, *args) for _ in range(n)]
+        # Tasks start in the order they were spawned (both libraries): once the last
+        # one has run, every task has started and waits. (A fixed sleep does not do:
+        # gevent had started only about 4,000 of 10,000 tasks after sleep(0.05).)
+        everyone_started = lib.event()
+        lib.spawn(everyone_started.set)
+        everyone_started.wait(60)
         grown = _rss() - before
         never.set()
         lib.joinall(tasks)
         return grown / n
+
+    def memory() -> float:
+        never = lib.event()
+        return parked_memory(never, never.wait, 10)
+
+    def memory_py() -> float:
+        never = lib.event()
+
+        def park() -> None:
+            never.wait(10)
+        return parked_memory(never, park)
 
     return locals()[row]
 
@@ -161,7 +189,7 @@ def _workload(lib: Library, row: str, n: int) -> Callable[[], float | None]:
 def _run_row(library: str, row: str, n: int) -> float:
     lib = LIBRARIES[library]()
     work = _workload(lib, row, n)
-    return lib.run(lambda: _measure(work, row == 'memory'))
+    return lib.run(lambda: _measure(work, row.startswith('memory')))
 
 
 def _measure(work, is_memory: bool) -> float:
@@ -216,14 +244,14 @@ def main() -> int:
     print(f'{"row":<44} {"evergreen":>12} {"gevent":>12} {"ratio":>7}')
     for row in rows:
         description, n = ROWS[row]
-        if args.quick and row not in ('memory', 'timeouts'):
+        if args.quick and row not in ('memory', 'memory_py', 'timeouts'):
             n //= 10
         results: dict[str, list[float]] = {'evergreen': [], 'gevent': []}
         for _ in range(rounds):
             for library in results:
                 results[library].append(_run_worker(library, row, n))
         ours, theirs = (statistics.median(results[lib]) for lib in ('evergreen', 'gevent'))
-        if row == 'memory':
+        if row.startswith('memory'):
             print(f'{description:<44} {ours / 1024:>9.1f} KB {theirs / 1024:>9.1f} KB {theirs / ours:>7.2f}')
         else:
             print(f'{description:<44} {ours * 1e6 / n:>9.2f} µs {theirs * 1e6 / n:>9.2f} µs '

@@ -39,12 +39,14 @@ Internal API
 What evergreen's other modules use of a loop, besides the asyncio loop API,
 is the public part of :class:`HubCore`: ``hub`` (the hub greenlet),
 ``owner_thread``, ``call_soon_anywhere``, ``interrupt``, ``propagate``,
-``next_task_number``, ``task_started``/``task_finished`` and ``tasks()``.
+``call_later_hub``, ``next_task_number``, ``task_started``/``task_finished``,
+``tasks()`` and ``idle_greenlets`` (task greenlets waiting for their next task).
 Modules import only downwards (the order is in ``tests/test_layering.py``).
 """
 
 from __future__ import annotations
 
+import heapq
 import threading
 from _thread import get_ident
 from asyncio import events
@@ -55,7 +57,8 @@ from typing import Any
 from greenlet import getcurrent, greenlet
 
 __all__ = ['TIMED_OUT', 'BlockingInLoopError', 'blocking_in_loop_error', 'Waiter', 'HubCore',
-           'thread_state', 'find_loop', 'get_loop', 'set_default_loop_class', 'remove_identical']
+           'thread_state', 'find_loop', 'get_loop', 'set_default_loop_class', 'remove_identical',
+           'current_owner']
 
 
 class _TimedOut:
@@ -119,7 +122,10 @@ class Waiter:
     _cancelled = False
 
     def __init__(self, loop: HubCore | None = None) -> None:
-        self.loop = loop if loop is not None else get_loop()
+        if loop is None:
+            # get_loop()'s first case, inlined: every lock, queue and channel wait comes here.
+            loop = getattr(getcurrent(), 'evergreen_loop', None) or get_loop()
+        self.loop = loop
         self.notified = False
         self._mode = _IDLE
         # _greenlet is set by wait(), _sent by wake(), _value and _exc by a
@@ -149,7 +155,7 @@ class Waiter:
                 # A NaN deadline never comes: the wait would never time out. _thread's
                 # locks refuse it, and so does threading.Condition.wait() from 3.14 on.
                 raise ValueError('Invalid value NaN (not a number)')
-            timer = loop.call_later(timeout if timeout > 0.0 else 0.0, self._deliver, TIMED_OUT, None)
+            timer = loop.call_later_hub(timeout if timeout > 0.0 else 0.0, self._deliver, TIMED_OUT, None)
         self._greenlet = current
         try:
             if loop._thread_id == get_ident():
@@ -244,6 +250,17 @@ def remove_identical(items: list, item: Any) -> bool:
     return False
 
 
+def current_owner() -> Any:
+    """Who is running: the current task, or the current greenlet outside any task.
+
+    What owns an RLock, a ``local``'s attributes or a Timeout: a task's
+    greenlet goes on to run other tasks once the task has ended (see
+    evergreen.tasks), so the greenlet is not the task's identity.
+    """
+    g = getcurrent()
+    return getattr(g, 'task', None) or g
+
+
 class _Ready:
     """A callback in the ready queue (see HubCore.schedule): a Handle without the context copy."""
 
@@ -269,6 +286,26 @@ class _Ready:
                 'message': f'Exception in callback {self._callback!r}',
                 'exception': exc,
             })
+
+
+class _HubTimer:
+    """A callback due at a time, in the hub's timer heap (see HubCore.call_later_hub)."""
+
+    __slots__ = ('_loop', '_callback', '_args', '_cancelled')
+
+    def __init__(self, loop: HubCore, callback: Callable[..., object], args: tuple) -> None:
+        self._loop = loop
+        self._callback = callback
+        self._args = args
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        if not self._cancelled:
+            self._cancelled = True
+            self._callback = self._args = None
+            self._loop._timer_cancelled()
+
+    _run = _Ready._run
 
 
 class _Hub(greenlet):
@@ -360,6 +397,17 @@ class HubCore:
         self._wakeups_entry = _Ready(self, self._run_wakeups)
         self._wakeups_queued = False
         self._update_fast_wakeups()
+        # The hub's timers: (when, sequence, _HubTimer) in a heap whose tuples compare
+        # in C (asyncio's TimerHandle compares in Python, a dozen times per push and
+        # pop); one loop timer is armed for the earliest.
+        self._timers: list = []
+        self._timer_sequence = 0
+        self._timers_cancelled = 0
+        self._timer_handle: Any = None
+        self._timer_when = 0.0
+        # Greenlets whose task has ended, parked in the hub until a task starts
+        # (evergreen.tasks reuses them; close() ends them).
+        self.idle_greenlets: list[greenlet] = []
         if thread_state.loop is None or thread_state.loop.is_closed():
             thread_state.loop = self
 
@@ -528,6 +576,57 @@ class HubCore:
             return self.call_soon(callback, *args)
         return self.call_soon_threadsafe(callback, *args)
 
+    def call_later_hub(self, delay: float, callback: Callable[..., object], *args: Any) -> Any:
+        """``call_later(delay, callback, *args)`` for evergreen's own timeouts, from the loop's thread.
+
+        Returns something with ``cancel()``. The callbacks wait in one heap of
+        the hub (see __init__), so ten thousand Timeouts cost one loop timer.
+        """
+        when = self.time() + delay
+        timer = _HubTimer(self, callback, args)
+        self._timer_sequence += 1
+        heapq.heappush(self._timers, (when, self._timer_sequence, timer))
+        if self._timer_handle is None or when < self._timer_when:
+            self._arm_hub_timer(when)
+        return timer
+
+    def _arm_hub_timer(self, when: float) -> None:
+        if self._timer_handle is not None:
+            self._timer_handle.cancel()
+        self._timer_when = when
+        self._timer_handle = self.call_at(when, self._run_hub_timers)
+
+    def _run_hub_timers(self) -> None:
+        self._timer_handle = None
+        timers = self._timers
+        # As asyncio's loop: what is due within the clock's resolution runs now.
+        end = self.time() + self._clock_resolution
+        due = []
+        while timers and timers[0][0] <= end:
+            timer = heapq.heappop(timers)[2]
+            if timer._cancelled:
+                self._timers_cancelled -= 1
+            else:
+                due.append(timer)
+        if timers:
+            self._arm_hub_timer(timers[0][0])
+        for timer in due:
+            if not timer._cancelled:
+                timer._cancelled = True  # done: a late cancel() changes nothing
+                timer._run()
+
+    def _timer_cancelled(self) -> None:
+        self._timers_cancelled += 1
+        timers = self._timers
+        if self._timers_cancelled > 64 and self._timers_cancelled * 2 > len(timers):
+            # Mostly cancelled (timeouts that did not expire): drop them at once.
+            self._timers = [entry for entry in timers if not entry[2]._cancelled]
+            heapq.heapify(self._timers)
+            self._timers_cancelled = 0
+            if not self._timers and self._timer_handle is not None:
+                self._timer_handle.cancel()
+                self._timer_handle = None
+
     def next_task_number(self) -> int:
         """A number for a new task, unique on this loop."""
         self._task_counter += 1
@@ -562,6 +661,12 @@ class HubCore:
             thread_state.loop = None
         hub = self._hub
         current = getcurrent()
+        idle, self.idle_greenlets = self.idle_greenlets, []
+        if current is not hub and get_ident() == self.owner_thread:
+            for g in idle:
+                # Parked in the hub: GreenletExit ends it and returns here.
+                g.parent = current
+                g.throw()
         if hub and current is not hub and get_ident() == self.owner_thread:
             # Unwind the hub's stack (parked outside run_forever here); GreenletExit
             # ends it quietly and hands control back to us, its new parent.

@@ -1,9 +1,10 @@
 """evergreen.local: task-local storage, as ``threading.local`` is thread-local.
 
-Each task (each greenlet) sees its own attributes on a :class:`local`
-object. A subclass's ``__init__`` runs again, with the constructor's
-arguments, the first time a task touches the object, as with
-``threading.local``. A task's attributes go away with its greenlet.
+Each task (and each greenlet that is not a task) sees its own attributes on
+a :class:`local` object. A subclass's ``__init__`` runs again, with the
+constructor's arguments, the first time a task touches the object, as with
+``threading.local``. A task's attributes go away with the task (not with its
+greenlet: a greenlet whose task has ended runs the next task that starts).
 
 For values that should follow the flow of control into the tasks a task
 starts, use ``contextvars`` instead: every task runs in a copy of the context
@@ -16,13 +17,13 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from greenlet import getcurrent
+from .hub import current_owner
 
 __all__ = ['local']
 
 
 class _Storage:
-    """The per-greenlet dictionaries of one local object."""
+    """The per-task (or per-greenlet) dictionaries of one local object."""
 
     __slots__ = ('dicts', 'args', 'kwargs', '__weakref__')
 
@@ -35,7 +36,7 @@ class _Storage:
 def _select(self: local) -> None:
     """Point the object's __dict__ at the current greenlet's dictionary (made on first use)."""
     storage = object.__getattribute__(self, '_local__storage')
-    g = getcurrent()
+    g = current_owner()
     d = storage.dicts.get(g)
     if d is not None:
         object.__setattr__(self, '__dict__', d)
@@ -60,7 +61,7 @@ class local:
         storage = _Storage(args, kwargs)
         object.__setattr__(self, '_local__storage', storage)
         # The creating greenlet's dictionary is the one __init__ fills now.
-        storage.dicts[getcurrent()] = object.__getattribute__(self, '__dict__')
+        storage.dicts[current_owner()] = object.__getattribute__(self, '__dict__')
         return self
 
     def __getattribute__(self, name: str) -> Any:

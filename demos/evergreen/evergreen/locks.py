@@ -25,9 +25,7 @@ from threading import BrokenBarrierError
 from types import TracebackType
 from typing import Any
 
-from greenlet import getcurrent
-
-from .hub import Waiter
+from .hub import Waiter, current_owner
 
 __all__ = ['Lock', 'RLock', 'Semaphore', 'BoundedSemaphore', 'Condition', 'Event', 'Barrier',
            'BrokenBarrierError']
@@ -103,7 +101,8 @@ class Lock:
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire the lock; return False if *blocking* is false or *timeout* expires first."""
-        wait = _lock_timeout(blocking, timeout)
+        # (The usual call, blocking without a timeout, checks no arguments.)
+        wait = None if timeout == -1 and blocking is True else _lock_timeout(blocking, timeout)
         if not self._locked:
             self._locked = True
             return True
@@ -115,7 +114,12 @@ class Lock:
         """Release the lock (to the oldest waiter, if any). RuntimeError if it is not locked."""
         if not self._locked:
             raise RuntimeError('release unlocked lock')
-        self._pass_on()
+        # _pass_on(), inlined.
+        waiters = self._queue._waiters
+        if waiters:
+            waiters.popleft().wake()
+        else:
+            self._locked = False
 
     def _pass_on(self) -> None:
         if not self._queue.give():
@@ -141,7 +145,7 @@ class Lock:
 
 
 class RLock:
-    """A reentrant lock, as ``threading.RLock``: owned by the task (greenlet) that acquired it."""
+    """A reentrant lock, as ``threading.RLock``: owned by the task (or greenlet) that acquired it."""
 
     def __init__(self) -> None:
         self._block = Lock()
@@ -149,7 +153,7 @@ class RLock:
         self._count = 0
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        me = getcurrent()
+        me = current_owner()
         if self._owner is me:
             _lock_timeout(blocking, timeout)
             self._count += 1
@@ -163,7 +167,7 @@ class RLock:
     __enter__ = acquire
 
     def release(self) -> None:
-        if self._owner is not getcurrent():
+        if self._owner is not current_owner():
             raise RuntimeError('cannot release un-acquired lock')
         self._count -= 1
         if self._count == 0:
@@ -179,7 +183,7 @@ class RLock:
 
     # What Condition needs to release an RLock completely and take it back.
     def _is_owned(self) -> bool:
-        return self._owner is getcurrent()
+        return self._owner is current_owner()
 
     def _release_save(self) -> tuple[int, Any]:
         if self._count == 0:
@@ -195,7 +199,7 @@ class RLock:
         self._count, self._owner = state
 
     def _recursion_count(self) -> int:
-        return self._count if self._owner is getcurrent() else 0
+        return self._count if self._owner is current_owner() else 0
 
     def _at_fork_reinit(self) -> None:
         self._block._at_fork_reinit()
@@ -205,8 +209,9 @@ class RLock:
     def __repr__(self) -> str:
         owner = self._owner
         state = 'locked' if self._block.locked() else 'unlocked'
-        task = getattr(owner, 'task', None)
-        owner_name = task.name if task is not None else ('a greenlet' if owner is not None else None)
+        # The owner is a task, or a greenlet that is not one (see current_owner()).
+        name = getattr(owner, 'name', None)
+        owner_name = name if isinstance(name, str) else ('a greenlet' if owner is not None else None)
         return (f'<{state} {type(self).__module__}.{type(self).__qualname__} object '
                 f'owner={owner_name!r} count={self._count} at {id(self):#x}>')
 

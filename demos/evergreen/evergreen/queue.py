@@ -109,6 +109,10 @@ class Queue:
         self._joiners = _WaitLine()
         self.unfinished_tasks = 0
         self.is_shutdown = False
+        # Queue's own storage (a deque, not overridden): put() and get() use it directly.
+        cls = type(self)
+        self._plain_deque = (cls._init is Queue._init and cls._qsize is Queue._qsize
+                             and cls._put is Queue._put and cls._get is Queue._get)
 
     # The storage, as in the queue module (override these in subclasses).
     def _init(self, maxsize: int) -> None:
@@ -137,6 +141,15 @@ class Queue:
         """Put *item*; if the queue is full, wait for room (Full if *block* is false or on timeout)."""
         if self.is_shutdown:
             raise ShutDown
+        if self._plain_deque and timeout is None:
+            items = self.queue
+            if self.maxsize <= 0 or len(items) < self.maxsize:
+                # Room now: the rest of put(), inlined.
+                items.append(item)
+                self.unfinished_tasks += 1
+                if self._getters._waiters:
+                    self._getters.wake_one()
+                return
         # (The common case, a timeout of None, calls nothing before the item goes in.)
         deadline = _deadline(block, timeout) if timeout is not None and self.maxsize > 0 else None
         if 0 < self.maxsize <= self._qsize():
@@ -159,6 +172,16 @@ class Queue:
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         """Remove and return an item; wait for one if empty (Empty if *block* is false or on timeout)."""
+        if self._plain_deque and timeout is None:
+            items = self.queue
+            if items:
+                # An item now: the rest of get(), inlined.
+                item = items.popleft()
+                if self._putters._waiters:
+                    self._putters.wake_one()
+                if self._getters._waiters and items:
+                    self._getters.wake_one()
+                return item
         deadline = _deadline(block, timeout) if timeout is not None else None
         if not self._qsize():
             if self.is_shutdown:

@@ -49,14 +49,23 @@ class TaskExit(BaseException):
 
 
 class _TaskGreenlet(greenlet):
-    """A task's greenlet; its parent is the hub, so finishing returns to the loop.
+    """A greenlet that runs tasks, one after another; its parent is the hub.
 
-    It refers to its task weakly: the task refers to it, and a cycle would
-    keep a finished task (and an exception to report) alive until the next
-    garbage collection. While the greenlet runs, its frames hold the task.
+    A task gets its greenlet when it starts running, not when it is spawned:
+    a greenlet whose task has ended parks in its loop's pool of idle
+    greenlets (up to IDLE_GREENLETS of them) and runs the next task that
+    starts. Creating a greenlet and its first Python frame costs more than
+    everything else a spawn does (on CPython 3.11+ each greenlet maps its own
+    16 KB chunk of frame stack), and most tasks are short.
+
+    It refers to its current task weakly: the task refers to it, and a cycle
+    would keep a finished task (and an exception to report) alive until the
+    next garbage collection. While a task runs, its frames hold it. Between
+    tasks ``task`` is None, the greenlet's context is empty, and nothing of
+    the previous task (locals, exception state) is left in its frame.
     """
 
-    # Set by Task._schedule: _task_ref (a weak reference to the task) and
+    # Set by Task._enter: _task_ref (a weak reference to the task) and
     # evergreen_loop (what hub.find_loop() looks for on the current greenlet).
 
     @property
@@ -64,7 +73,29 @@ class _TaskGreenlet(greenlet):
         return self._task_ref()
 
     def run(self) -> None:
-        self._task_ref()._bootstrap()
+        # The task comes by _task_ref, not as an argument: greenlet keeps the
+        # arguments of the first switch alive as long as run() runs.
+        loop = self.evergreen_loop
+        idle = loop.idle_greenlets
+        hub = self.parent
+        while True:
+            self._task_ref()._bootstrap()
+            self._task_ref = _no_task
+            if loop._closed or len(idle) >= IDLE_GREENLETS:
+                return
+            # What the task set in its context must not outlive it here.
+            self.gr_context = None
+            idle.append(self)
+            # Parked until Task._enter hands over the next task.
+            hub.switch()
+
+
+def _no_task() -> None:
+    return None
+
+
+IDLE_GREENLETS = 128
+"""How many greenlets whose task has ended a loop keeps for the next tasks."""
 
 
 def _waiter_for(loop: HubCore) -> Waiter:
@@ -79,6 +110,7 @@ def _name_of(target: Any) -> str:
 
 
 _CO_COROUTINE = inspect.CO_COROUTINE
+_PLAIN_CALLABLES = frozenset({FunctionType, BuiltinFunctionType, type})
 
 
 def _is_coroutine_function(target: Any) -> bool:
@@ -113,7 +145,8 @@ class Task:
     # Slots: a program may keep a hundred thousand tasks waiting.
     __slots__ = ('_context', '_loop', '_target', '_args', '_kwargs', '_ident', '_name', '_daemon',
                  '_state', '_greenlet', '_start_handle', '_result', '_exception', '_killed',
-                 '_joiners', '_callbacks', '_report_on_del', '_observed', '_main', '__weakref__')
+                 '_joiners', '_callbacks', '_report_on_del', '_observed', '_main', '_named_after',
+                 '__weakref__')
 
     def __init__(self, target: Callable[..., Any] | None = None, name: str | None = None,
                  args: Iterable[Any] = (), kwargs: dict[str, Any] | None = None, *,
@@ -130,10 +163,10 @@ class Task:
         self._target = target
         self._args = args if type(args) is tuple else tuple(args)
         self._kwargs = dict(kwargs) if kwargs else {}
-        self._ident = ident = loop.next_task_number()
-        if name is None:
-            name = f'Task-{ident}' if target is None else f'Task-{ident} ({_name_of(target)})'
-        self._name = str(name)
+        self._ident = loop.next_task_number()
+        # None: the default name, made when first asked for (most tasks never are).
+        self._name = None if name is None else str(name)
+        self._named_after = None
         if daemon is None:
             parent = getattr(getcurrent(), 'task', None)  # current_task(), inlined
             daemon = parent._daemon if parent is not None else False
@@ -183,7 +216,13 @@ class Task:
 
     @property
     def name(self) -> str:
-        return self._name
+        name = self._name
+        if name is None:
+            ident = self._ident
+            target = self._named_after if self._named_after is not None else self._target
+            name = self._name = f'Task-{ident}' if target is None else f'Task-{ident} ({_name_of(target)})'
+            self._named_after = None
+        return name
 
     @name.setter
     def name(self, name: str) -> None:
@@ -221,14 +260,10 @@ class Task:
         if threading.get_ident() != loop.owner_thread:
             raise RuntimeError('a task must be started in its loop\'s thread; '
                                'from another thread use loop.spawn_threadsafe()')
-        g = _TaskGreenlet(parent=loop.hub)
-        g._task_ref = weakref.ref(self)
-        g.evergreen_loop = loop
-        # Unlike threading's default (an empty context unless the interpreter says
-        # otherwise, 3.14), a copy: as asyncio's tasks, which share the thread too.
-        g.gr_context = self._context if self._context is not None else contextvars.copy_context()
-        self._context = None
-        self._greenlet = g
+        if self._context is None:
+            # Unlike threading's default (an empty context unless the interpreter says
+            # otherwise, 3.14), a copy: as asyncio's tasks, which share the thread too.
+            self._context = contextvars.copy_context()
         self._state = _STARTING
         loop.task_started(self)
         if delay is None:
@@ -239,8 +274,16 @@ class Task:
 
     def _enter(self) -> None:
         self._start_handle = None
-        if self._state == _STARTING:
-            self._greenlet.switch()
+        if self._state != _STARTING:
+            return
+        loop = self._loop
+        idle = loop.idle_greenlets
+        g = idle.pop() if idle else _TaskGreenlet(parent=loop.hub)
+        g._task_ref = weakref.ref(self)
+        g.evergreen_loop = loop
+        g.gr_context, self._context = self._context, None
+        self._greenlet = g
+        g.switch()
 
     def run(self) -> Any:
         """The task's body: call the target. Override it in a subclass (its return value is the result)."""
@@ -248,6 +291,12 @@ class Task:
         # Do not keep the arguments alive as long as the task object (as
         # threading does), nor the task alive through this frame (see _bootstrap).
         self._target = self._args = self._kwargs = None
+        if self._name is None and target is not None:
+            if type(target) in _PLAIN_CALLABLES:
+                # Keeping a function or class alive keeps nothing else: name the task later.
+                self._named_after = target
+            else:
+                self.name  # noqa: B018 -- a bound method keeps its object alive: name it now
         del self
         if target is None:
             return None
@@ -443,8 +492,14 @@ class Task:
     def _finish(self, result: Any = None, exc: BaseException | None = None,
                 killed: bool = False, counted: bool = True) -> None:
         self._state = _DONE
+        # The greenlet goes on to run other tasks.
+        self._greenlet = None
         self._result, self._exception, self._killed = result, exc, killed
-        self._target = self._args = self._kwargs = None
+        if self._target is not None:
+            # Killed before it ran: name it after its target before dropping it.
+            self.name  # noqa: B018
+            self._target = self._args = self._kwargs = None
+        self._context = None
         loop = self._loop
         if counted:
             loop.task_finished(self)
@@ -497,7 +552,7 @@ class Task:
                 detail = 'blocked' + _where_blocked(self._greenlet)
         else:
             detail = state + (' daemon' if self._daemon else '')
-        return f'<evergreen.Task {self._name!r} {detail}>'
+        return f'<evergreen.Task {self.name!r} {detail}>'
 
     def get_stack(self) -> list:
         """The frames of the task where it is blocked, outermost first (empty if not blocked)."""

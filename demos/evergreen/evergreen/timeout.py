@@ -20,7 +20,7 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from .hub import HubCore, get_loop
+from .hub import HubCore, current_owner, get_loop
 
 __all__ = ['Timeout', 'Expired']
 
@@ -51,6 +51,7 @@ class Timeout:
         self.expired = False
         self._loop: HubCore | None = None
         self._greenlet: Any = None
+        self._owner: Any = None
         self._handle: Any = None
         self._error: Expired | None = None
 
@@ -64,16 +65,19 @@ class Timeout:
                                '(a callback or a coroutine): use asyncio.timeout() there')
         self._loop = loop
         self._greenlet = current
+        self._owner = current_owner()
         self.expired = False
         self._error = None
         if self.seconds is not None:
-            self._handle = loop.call_later(max(self.seconds, 0.0), self._expire)
+            self._handle = loop.call_later_hub(max(self.seconds, 0.0), self._expire)
         return self
 
     def _expire(self) -> None:
         self._handle = None
         g = self._greenlet
-        if g is None or g.dead:
+        if g is None or g.dead or (getattr(g, 'task', None) or g) is not self._owner:
+            # (A block left without __exit__, by a task that has ended: its greenlet
+            # may run another task now.)
             return
         self.expired = True
         self._error = Expired(self)
@@ -84,7 +88,7 @@ class Timeout:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
-        self._greenlet = None
+        self._greenlet = self._owner = None
         error, self._error = self._error, None
         if exc is not None and exc is error:
             raise TimeoutError(f'timed out after {self.seconds} seconds') from exc

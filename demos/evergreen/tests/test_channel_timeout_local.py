@@ -347,3 +347,49 @@ def test_local_subclass_init_runs_per_task(run):
             counter.__dict__ = {}
 
     run(main)
+
+
+def test_hub_timers_run_by_deadline_and_cancelled_ones_never(loop, run):
+    fired = []
+
+    def main():
+        timers = {delay: loop.call_later_hub(delay, fired.append, delay) for delay in (0.03, 0.01, 0.02)}
+        timers[0.02].cancel()
+        evergreen.sleep(0.06)
+
+    run(main)
+    assert fired == [0.01, 0.03]
+
+
+def test_hub_timers_mostly_cancelled_are_dropped_and_the_rest_still_fire(loop, run):
+    fired = []
+
+    def main():
+        kept = loop.call_later_hub(0.02, fired.append, 'kept')
+        for timer in [loop.call_later_hub(10, fired.append, 'never') for _ in range(1000)]:
+            timer.cancel()
+        # Cancelled timeouts (the usual end of a Timeout) do not pile up in the heap.
+        assert len(loop._timers) < 100
+        evergreen.sleep(0.05)
+        return kept
+
+    run(main)
+    assert fired == ['kept']
+
+
+def test_a_hub_timer_cancelled_by_one_due_in_the_same_turn_does_not_run(loop, run):
+    fired = []
+
+    def main():
+        # Both due in the same turn of the loop: the first cancels the second.
+        second = None
+
+        def first():
+            fired.append('first')
+            second.cancel()
+        loop.call_later_hub(0.01, first)
+        second = loop.call_later_hub(0.01, fired.append, 'second')
+        evergreen.sleep(0.05)
+
+    run(main)
+    assert fired == ['first']

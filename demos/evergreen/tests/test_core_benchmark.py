@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 CORE = Path(__file__).resolve().parents[1] / "benchmarks" / "core.py"
-ROWS = ["spawn_join", "ping_pong", "channel", "lock", "queue", "timeouts", "memory"]
+ROWS = ["spawn_join", "ping_pong", "channel", "lock", "queue", "timeouts", "memory", "spawn_join_py",
+        "memory_py"]
 
 pytest.importorskip("gevent", reason="gevent, the benchmark's peer, is not installed")
 

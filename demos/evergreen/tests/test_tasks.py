@@ -12,8 +12,12 @@ import textwrap
 import time
 
 import pytest
+from greenlet import getcurrent
 
 import evergreen
+import evergreen.local
+import evergreen.locks
+import evergreen.tasks
 from evergreen import Task, TaskExit
 from evergreen.futures import CancelledError
 
@@ -537,14 +541,76 @@ def test_done_callbacks(run):
     assert seen == [('cb', 7), ('late', 7)]
 
 
-def test_task_finished_greenlets_are_collected(run):
+def test_a_finished_task_lets_go_of_its_greenlet_and_the_loop_ends_idle_ones(loop, run):
     def main():
-        tasks = [evergreen.spawn(lambda: None) for _ in range(100)]
+        tasks = [evergreen.spawn(lambda: None) for _ in range(300)]
         evergreen.joinall(tasks)
-        return [t._greenlet.dead for t in tasks]
+        return [t._greenlet for t in tasks], list(loop.idle_greenlets)
 
-    assert all(run(main))
+    greenlets, idle = run(main)
+    assert greenlets == [None] * 300
+    # Tasks that ran one after another shared a greenlet, at most IDLE_GREENLETS are kept.
+    assert 1 <= len(idle) <= evergreen.tasks.IDLE_GREENLETS
+    loop.close()
+    assert all(g.dead for g in idle) and loop.idle_greenlets == []
     gc.collect()
+
+
+def test_a_reused_greenlet_carries_nothing_from_its_previous_task(run):
+    var = contextvars.ContextVar('var', default='unset')
+    store = evergreen.local.local()
+
+    def first():
+        var.set('first')
+        store.value = 'first'
+        try:
+            raise ValueError('caught in the first task')
+        except ValueError:
+            pass
+        return getcurrent(), evergreen.current_task()
+
+    def second():
+        return (getcurrent(), evergreen.current_task(), var.get(),
+                getattr(store, 'value', 'unset'), sys.exc_info())
+
+    def main():
+        one = evergreen.spawn(first)
+        g1, t1 = one.result()
+        two = evergreen.spawn(second)
+        g2, t2, value, local_value, exc_info = two.result()
+        return one, t1, two, t2, g1 is g2, value, local_value, exc_info
+
+    one, t1, two, t2, same_greenlet, value, local_value, exc_info = run(main)
+    assert same_greenlet  # the point of the pool: the second task ran in the first's greenlet
+    assert (t1, t2) == (one, two)
+    assert (value, local_value, exc_info) == ('unset', 'unset', (None, None, None))
+
+
+def test_an_rlock_left_held_by_an_ended_task_is_not_owned_by_the_next(run):
+    lock = evergreen.locks.RLock()
+
+    def main():
+        evergreen.spawn(lock.acquire).join()
+        nxt = evergreen.spawn(lambda: lock.acquire(timeout=0.01))
+        return nxt.result()
+
+    assert run(main) is False
+
+
+def test_a_task_killed_before_it_starts_keeps_its_name_and_never_runs(run):
+    ran = []
+
+    def body():
+        ran.append(1)
+
+    def main():
+        task = evergreen.spawn(body)
+        task.kill()
+        evergreen.sleep(0)
+        return task
+
+    task = run(main)
+    assert task.cancelled() and ran == [] and task.name.endswith('.<locals>.body)')
 
 
 def test_spawn_threadsafe_from_another_thread(run):
