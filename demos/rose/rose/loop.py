@@ -468,8 +468,9 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
 
         This is the one place that decides, for every I/O callback of rose
         (transports', servers', fd watchers'; the stream transports' read
-        callback tests ``_io_direct`` itself, saving this call per read). When nothing was ready before
-        the poll (``_io_direct``, see ``_run_once``), ``now(a, b, c)`` runs at
+        callback tests ``_io_direct`` itself, saving this call per read).
+        When nothing was ready before the poll (``_io_direct``, see
+        ``_run_once``), ``now(a, b, c)`` runs at
         once, in whatever context libuv's callback entered. Otherwise asyncio's
         order puts the event behind the callbacks that were ready first:
         ``later(a, b, c)`` is called instead, to queue the work (usually
