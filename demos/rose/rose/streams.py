@@ -90,14 +90,15 @@ class _Reading:
     _uv_reading = False  # libuv is reading for us
     _stash: collections.deque | None = None  # (data, error) read but not delivered
     _read_deferred = False  # reading stopped until a deferred read is delivered
-    # What libuv calls: the loop's _io_event inside _read_context (see
-    # _UVTransport), which is chosen when reading starts, with _on_read for
-    # now and _defer_read for later: it queues _on_read_later_cb, which runs
-    # _on_read_later inside _read_context (a partial of Context.run is much cheaper to call from
-    # Python than Context.run itself: about 25 ns over a plain call, against
-    # 170 ns). Entering the context at libuv's boundary costs a C call
-    # (functools.partial of Context.run); entering it from _on_read would cost
-    # a second C-to-Python call per read.
+    # What libuv calls: _on_uv_read inside _read_context (see _UVTransport),
+    # which is chosen when reading starts. It applies the loop's rule for I/O
+    # events itself (see _on_uv_read); for later, _defer_read queues
+    # _on_read_later_cb, which runs _on_read_later inside _read_context (a
+    # partial of Context.run is much cheaper to call from Python than
+    # Context.run itself: about 25 ns over a plain call, against 170 ns).
+    # Entering the context at libuv's boundary costs a C call (functools.partial
+    # of Context.run); entering it from _on_uv_read would cost a second
+    # C-to-Python call per read.
     _on_read_cb: functools.partial | None = None
     _read_context: contextvars.Context | None = None
     _on_read_later_cb: functools.partial | None = None
@@ -148,10 +149,8 @@ class _Reading:
             # transport keeps one. The callback replaced here may be the
             # one running now (resume_reading() from data_received), so it
             # is kept until this iteration's callbacks are over.
-            loop = self._loop
             self._on_read_later_cb = functools.partial(context.run, self._on_read_later)
-            self._on_read_cb = functools.partial(context.run, loop._io_event,
-                                                 self._on_read, self._defer_read)
+            self._on_read_cb = functools.partial(context.run, self._on_uv_read)
             if retired is not None and not self._loop.is_closed():
                 self._loop.call_soon(_keep_alive, retired)
         try:
@@ -189,9 +188,30 @@ class _Reading:
         self._on_read_cb = self._on_read_later_cb = None
         self._data_received = None
 
-    def _on_read(self, handle, data, error):
+    def _on_uv_read(self, handle, data, error):
         # The hot path: libuv's read callback -> protocol.data_received, in
-        # the read context, when the loop lets I/O run at once (_io_event).
+        # the read context. It is the loop's rule for I/O events
+        # (EventLoop._io_event: at once while _io_direct, else queued) written
+        # out, as _io_event's own frame would be a third of the Python calls
+        # rose adds per message to libuv's (the protocol's data_received and
+        # the transport's write are the others).
+        if not self._loop._io_direct:
+            self._defer_read(handle, data, error)
+        elif data:
+            # An attribute, then a call: CPython specializes loading an
+            # instance's attribute, but not a "method" found in the instance.
+            data_received = self._data_received
+            try:
+                data_received(data)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, 'Fatal error: protocol.data_received() call failed.')
+        else:
+            self._on_read(handle, data, error)
+
+    def _on_read(self, handle, data, error):
+        # A read, delivered now: by _on_uv_read, or from the ready queue (_deliver).
         if data:
             try:
                 self._data_received(data)
@@ -370,8 +390,9 @@ class _Writing:
             return
         handle = self._handle
         if not handle.write_queue_size:
+            try_write = self._try_write  # (see _on_uv_read's data_received)
             try:
-                sent = self._try_write(data)
+                sent = try_write(data)
             except BlockingIOError:
                 sent = 0
             except _UVError as exc:
