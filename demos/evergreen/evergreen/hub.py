@@ -180,6 +180,8 @@ class Waiter:
             if not loop._wakeups_queued:
                 loop._wakeups_queued = True
                 loop._ready.append(loop._wakeups_entry)
+                if loop._uv_blocking:
+                    loop._uv.stop()  # (rose's _wake_uv(), inlined)
         else:
             loop.schedule(self._deliver, value, None)
 
@@ -375,6 +377,11 @@ class HubCore:
     :mod:`evergreen.loop`) adds spawning and killing tasks on top.
     """
 
+    # rose's loop sets this while libuv may poll again without returning
+    # (rose.loop.EventLoop._wake_uv): queuing the wake-ups must then stop
+    # libuv. Another asyncio loop never does.
+    _uv_blocking = False
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._hub = _Hub(self)
@@ -542,6 +549,8 @@ class HubCore:
         if not self._wakeups_queued:
             self._wakeups_queued = True
             self._ready.append(self._wakeups_entry)
+            if self._uv_blocking:
+                self._uv.stop()  # (rose's _wake_uv(), inlined)
 
     def _run_wakeups(self) -> None:
         wakeups = self._wakeups

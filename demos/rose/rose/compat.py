@@ -53,11 +53,13 @@ PRIVATE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         '_add_callback', '_add_callback_signalsafe', '_asyncgen_finalizer_hook',
         '_asyncgen_firstiter_hook', '_check_closed', '_check_running',
         '_create_connection_transport', '_ensure_resolved', '_set_coroutine_origin_tracking',
+        # overridden (same signature): every call_soon passes here (EventLoop._wake_uv)
+        '_call_soon',
         # state rose's _run_once and run_forever share with asyncio's code
         '_ready', '_scheduled', '_stopping', '_debug', '_closed', '_clock_resolution',
         '_default_executor', '_thread_id', '_current_handle', '_timer_cancelled_count',
     ),
-    'asyncio.events.Handle': ('_cancelled', '_run'),
+    'asyncio.events.Handle': ('_cancelled', '_run', '_source_traceback'),
     'asyncio.events.TimerHandle': ('_when', '_scheduled'),
     'asyncio.base_events.Server': ('_attach', '_detach'),
     'asyncio.transports._FlowControlMixin': (

@@ -86,7 +86,7 @@ class _Listener:
             raise error from None
         loop._uv_owners.add(self)
         # libuv tells the kernel at its next poll: the loop checks first.
-        loop._fd_changed.add(self)
+        loop._note_fd_change(self)
 
     def _new_handle(self):
         uv = self._loop._uv

@@ -80,4 +80,4 @@ class UserDescriptor:
         # libuv tells the kernel at its next poll: the loop checks first.
         loop = self._loop
         if loop is not None:
-            loop._fd_changed.add(self)
+            loop._note_fd_change(self)

@@ -5,21 +5,27 @@ not depend on how the loop waits (futures, tasks, executors, DNS, happy
 eyeballs, server setup, TLS, shutdown, exception handling, debug mode) and
 replaces the engine:
 
-* one iteration (``_run_once``) is one ``uv_run(UV_RUN_ONCE)`` (or
-  ``UV_RUN_NOWAIT`` when callbacks are ready) in place of ``select()``, in
-  asyncio's order: callbacks ready before the poll, then the poll's I/O
+* one iteration (``_run_once``) is one ``uv_run()`` in place of ``select()``,
+  in asyncio's order: callbacks ready before the poll, then the poll's I/O
   callbacks, then due timers. libuv calls the I/O callbacks itself; when
   nothing was ready before the poll they run at once (a transport calls its
   protocol straight from libuv's read callback), otherwise -- and always in
   debug mode, where each callback is timed -- they queue behind the
   callbacks that were ready first;
+* with nothing ready, ``uv_run(UV_RUN_DEFAULT)`` lets libuv poll again and
+  again, without returning to Python between polls, for as long as the I/O
+  callbacks make nothing ready: whatever makes work for the next iteration
+  (``call_soon``, ``stop()``, an earlier ``call_at``, a wake-up from
+  another thread, the deadline of the earliest timer) calls ``uv_stop()``,
+  and libuv returns after the poll it is in (``_wake_uv``). With callbacks
+  ready it polls once without blocking (``UV_RUN_NOWAIT``);
 * ``call_later``/``call_at`` keep asyncio's heap; a single unref'd
   ``pyuv.Timer`` is armed for the earliest deadline, rounded *up* to libuv's
   millisecond, and due timers are chosen by ``time.monotonic()``, so none
   runs early;
-* a libuv callback that fires before libuv polls (a timer) and makes work
-  ready stops libuv from blocking: rose's timer callback and an unref'd
-  ``pyuv.Prepare`` (ready queue not empty) call ``uv_stop()``;
+* a watcher started or changed since libuv last polled is checked before
+  the next poll (``_check_fds``), by ``_run_once`` or, inside ``uv_run()``,
+  by an unref'd ``pyuv.Prepare`` started for that poll only;
 * ``call_soon_threadsafe`` wakes libuv through a ``pyuv.Async``;
 * ``add_reader``/``add_writer`` share one ``pyuv.Poll`` per file descriptor;
 * signals go through ``signal.set_wakeup_fd`` into a socket watched by the
@@ -67,7 +73,7 @@ __all__ = ['EventLoop']
 
 _READABLE = pyuv.UV_READABLE
 _WRITABLE = pyuv.UV_WRITABLE
-_RUN_ONCE = pyuv.UV_RUN_ONCE
+_RUN_DEFAULT = pyuv.UV_RUN_DEFAULT
 _RUN_NOWAIT = pyuv.UV_RUN_NOWAIT
 
 # asyncio's own thresholds for compacting the timer heap.
@@ -168,7 +174,7 @@ class _FdWatcher:
             except pyuv.error.PollError as exc:
                 raise errors.from_pyuv_error(exc) from None
             # libuv tells the kernel at its next poll (see EventLoop._check_fds).
-            self.loop._fd_changed.add(self)
+            self.loop._note_fd_change(self)
         else:
             self.close()
 
@@ -196,7 +202,9 @@ class _FdWatcher:
         self._wake(events_mask, error, self.loop._run_handle)
 
     def _queue_events(self, poll, events_mask, error) -> None:
-        self._wake(events_mask, error, self.loop._ready.append)
+        loop = self.loop
+        self._wake(events_mask, error, loop._ready.append)
+        loop._wake_uv()  # debug mode defers while libuv may poll again
 
     def _wake(self, events_mask, error, run: Callable[[events.Handle], object]) -> None:
         """Run (or queue) the reader and the writer the poll's *events_mask* is for."""
@@ -278,13 +286,14 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         # True while uv_run() polls with nothing ready before it: I/O
         # callbacks may then run at once (see _run_once).
         self._io_direct = False
-        # Callbacks that libuv runs before it polls (timers, including other
-        # libraries' timers) may make asyncio callbacks ready: then libuv must
-        # not block. A prepare handle, run just before the poll, checks.
+        # True while uv_run() may block and poll again (UV_RUN_DEFAULT):
+        # whatever makes work ready then must stop it (_wake_uv).
+        self._uv_blocking = False
+        # Checks, just before libuv polls, the watchers that changed while
+        # uv_run() runs (_check_fds); started only when one did.
         self._uv_prepare = pyuv.Prepare(uv)
-        self._uv_prepare.start(self._before_poll)
         self._uv_prepare.ref = False
-        self._uv_prepare_on = True  # started; stopped while nothing can block (_run_once)
+        self._uv_prepare_on = False
         # KeyboardInterrupt/SystemExit raised in a pyuv callback, re-raised by _run_once.
         self._uv_pending_exc: BaseException | None = None
         self._fd_watchers: dict[int, _FdWatcher] = {}
@@ -377,6 +386,13 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         where every I/O callback (transports', servers', fd watchers') applies
         this rule, but for the stream transports' read callback, the hottest,
         which writes it out (``rose.streams._Reading._on_uv_read``).
+
+        With nothing ready, libuv may poll several times in one ``uv_run()``
+        (``UV_RUN_DEFAULT``): a poll whose callbacks make nothing ready is a
+        whole asyncio iteration (nothing before the poll, no timer due after
+        it), so libuv goes on to the next poll without a trip through Python.
+        The first callback that makes work ready, and the earliest timer's
+        deadline, end ``uv_run()`` after the poll in progress (``_wake_uv``).
         """
         scheduled = self._scheduled
         # The test of _drop_cancelled_timers' two cases, here: it has nothing
@@ -395,29 +411,20 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
             delay = when - self.time()
             if delay > 0:
                 self._arm_timer(when, delay)
-                mode = _RUN_ONCE
+                mode = _RUN_DEFAULT
             else:
                 mode = _RUN_NOWAIT
         else:
-            mode = _RUN_ONCE
-
-        # The prepare check matters only when libuv may block; in a busy
-        # loop (always NOWAIT) it would be one more Python call per iteration.
-        may_block = mode == _RUN_ONCE
-        if may_block is not self._uv_prepare_on:
-            if may_block:
-                self._uv_prepare.start(self._before_poll)
-            else:
-                self._uv_prepare.stop()
-            self._uv_prepare_on = may_block
+            mode = _RUN_DEFAULT
 
         if self._fd_changed:
             self._check_fds()
         self._io_direct = direct
+        self._uv_blocking = mode == _RUN_DEFAULT
         try:
             self._uv.run(mode)
         finally:
-            self._io_direct = False
+            self._io_direct = self._uv_blocking = False
         exc = self._uv_pending_exc
         if exc is not None:
             self._uv_pending_exc = None
@@ -496,7 +503,11 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         if self._debug:
             # A full Handle: debug mode times it and shows where it was made.
             self._ready.append(events.Handle(callback, (a, b, c), self, None))
+            if self._uv_blocking:
+                self._uv.stop()  # (_wake_uv, inlined)
         else:
+            # Not in debug mode, I/O is deferred only when callbacks were
+            # ready before the poll: libuv polls once, without blocking.
             self._ready.append(_DeferredIO(self, callback, (a, b, c)))
 
     # Both drop their reference to the handle before returning: an exception
@@ -567,16 +578,73 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
 
     def _on_timer(self, timer) -> None:
         # _run_once picks the due timers once uv_run() returns; the timer may
-        # fire before libuv polls, so ask it not to block.
+        # fire before libuv polls, and then libuv polls without blocking.
         self._uv_timer_when = None
         self._uv.stop()
 
-    def _before_poll(self, prepare) -> None:
-        # Timers (other libraries' too) ran since _run_once checked.
-        if self._fd_changed:
-            self._check_fds()
-        if self._ready:
+    # ------------------------------------------------------------------
+    # Ending uv_run() when work is ready
+
+    def _wake_uv(self) -> None:
+        """Work is ready for the next iteration: end uv_run() after the poll in progress.
+
+        Whatever appends to ``_ready`` or sets ``_stopping`` while libuv runs
+        calls this (or tests ``_uv_blocking`` and calls ``uv_stop()`` itself,
+        on a hot path): otherwise libuv would poll again, and perhaps block,
+        with callbacks waiting. evergreen's hub does the same when it queues
+        its wake-ups. Outside uv_run() it does nothing: a stop requested then
+        would end the next uv_run() before it polls.
+        """
+        if self._uv_blocking:
             self._uv.stop()
+
+    def _call_soon(self, callback, args, context):
+        # asyncio's, and the wake-up: call_soon() and every future's
+        # callbacks come here.
+        handle = events.Handle(callback, args, self, context)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        self._ready.append(handle)
+        if self._uv_blocking:
+            self._uv.stop()  # (_wake_uv, inlined)
+        return handle
+
+    def call_at(self, when, callback, *args, context=None):
+        """Like asyncio's ``call_at()``; a deadline earlier than libuv's timer re-arms it."""
+        timer = super().call_at(when, callback, *args, context=context)
+        if timer._source_traceback:
+            del timer._source_traceback[-1]  # this frame: the traceback ends at the caller
+        if self._uv_blocking:
+            armed = self._uv_timer_when
+            if armed is None or when < armed:
+                delay = when - self.time()
+                if delay > 0:
+                    self._arm_timer(when, delay)
+                else:
+                    self._uv.stop()
+        return timer
+
+    def stop(self) -> None:
+        """Stop running: ``run_forever()`` returns after the current iteration."""
+        super().stop()
+        self._wake_uv()
+
+    # ------------------------------------------------------------------
+    # Descriptors closed under libuv
+
+    def _note_fd_change(self, item: Any) -> None:
+        """Have _check_fds() look at *item* (a watcher or transport) before libuv's next poll."""
+        self._fd_changed.add(item)
+        prepare = self._uv_prepare
+        if not self._uv_prepare_on and prepare is not None:
+            # Inside uv_run(), libuv may poll again before _run_once runs:
+            # the prepare callback checks just before it.
+            prepare.start(self._before_poll)
+            self._uv_prepare_on = True
+
+    def _before_poll(self, prepare) -> None:
+        # Watchers changed inside this uv_run(): check them before the poll.
+        self._check_fds()
 
     def _check_fds(self) -> None:
         """Put to sleep the watchers whose descriptor was closed since they changed.
@@ -591,15 +659,21 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         Transports on a user's socket are in the same set when their libuv
         handle changed what it watches; one whose descriptor is gone lets go
         of its handle (see ``rose.descriptors`` and ``StreamTransport``).
+        Runs before each poll that follows a change: from ``_run_once``, or
+        from the prepare handle ``_note_fd_change`` started.
         """
+        if self._uv_prepare_on:
+            self._uv_prepare.stop()
+            self._uv_prepare_on = False
         changed = self._fd_changed
         self._fd_changed = set()
         for item in changed:
             item._check_fd()
 
     def _on_wakeup(self, async_handle) -> None:
-        # Waking uv_run() is all this does; _run_once runs the ready queue.
-        pass
+        # Another thread made work ready (call_soon_threadsafe) or a signal
+        # arrived: end uv_run(); _run_once runs the ready queue.
+        self._wake_uv()
 
     def _write_to_self(self) -> None:
         wakeup = self._uv_wakeup
@@ -949,4 +1023,5 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
             self.remove_signal_handler(sig)
         else:
             self._add_callback_signalsafe(handle)
+            self._wake_uv()
 

@@ -386,6 +386,46 @@ class FdWatchBehaviour:
         self.assertFalse(self.loop.remove_reader(r))
         self.assertFalse(self.loop.remove_writer(r))
 
+    # What an I/O callback makes ready must end the wait for more I/O: rose
+    # lets libuv poll again without returning to Python while callbacks
+    # make nothing ready (EventLoop._wake_uv). Each test waits behind a
+    # timer far in the future, which would be the only wake-up otherwise.
+
+    def _read_then(self, action):
+        r, w = self.socketpair()
+
+        def readable():
+            r.recv(100)
+            self.loop.remove_reader(r)
+            action()
+
+        self.loop.add_reader(r, readable)
+        # Sent a little later, so that the data arrives while the loop waits.
+        self.loop.call_later(0.02, w.send, b'go')
+
+    def test_call_soon_from_an_io_callback_runs_without_more_io(self):
+        done = self.loop.create_future()
+        self._read_then(lambda: self.loop.call_soon(done.set_result, 'ran'))
+        started = time.monotonic()
+        self.assertEqual(self.run_loop(done, timeout=10), 'ran')
+        self.assertLess(time.monotonic() - started, 5)
+
+    def test_a_timer_an_io_callback_sets_fires_on_time(self):
+        done = self.loop.create_future()
+        self._read_then(lambda: self.loop.call_later(0.05, done.set_result, 'on time'))
+        started = time.monotonic()
+        # run_loop's own 10 s timer is the earliest deadline until the read.
+        self.assertEqual(self.run_loop(done, timeout=10), 'on time')
+        self.assertLess(time.monotonic() - started, 5)
+
+    def test_stop_from_an_io_callback_ends_run_forever(self):
+        self._read_then(self.loop.stop)
+        guard = self.loop.call_later(10, self.loop.stop)
+        started = time.monotonic()
+        self.loop.run_forever()
+        guard.cancel()
+        self.assertLess(time.monotonic() - started, 5)
+
     def test_reader_and_writer_on_one_fd(self):
         r, w = self.socketpair()
         events = []
