@@ -370,9 +370,53 @@ class _Writing:
         # libuv's uv_try_write, unless the transport sets another (see the class doc).
         self._try_write = handle.try_write
         super()._init_state(loop, handle, protocol, server, context)
+        self._write_direct = True
+
+    # write()'s checks, folded into one flag for its hot path: true while
+    # nothing stands between write() and the kernel -- nothing queued in
+    # libuv, no write_eof(), no sendfile, the connection not lost, the handle
+    # open. Whatever may end one of these sets it false at once; it turns
+    # true again only when the write queue empties or sendfile ends.
+    def _refresh_write_direct(self) -> None:
+        handle = self._handle
+        self._write_direct = (not self._eof and self._empty_waiter is None and not self._conn_lost
+                              and handle is not None and not handle.closed
+                              and not handle.write_queue_size)
 
     def write(self, data) -> None:
         """Write *data* (bytes-like); what the kernel does not take is queued."""
+        if not self._write_direct or type(data) is not bytes:
+            data = self._checked_for_write(data)
+            if data is None:
+                return  # nothing to send now, or queued behind earlier writes
+        size = len(data)
+        if not size:
+            return
+        try_write = self._try_write  # (see _on_uv_read's data_received)
+        try:
+            sent = try_write(data)
+        except BlockingIOError:
+            sent = 0
+        except _UVError as exc:
+            if exc.args[0] != _UV_EAGAIN:
+                self._fatal_error(errors.from_pyuv_error(exc), self._write_error_message)
+                return
+            sent = 0
+        except OSError as exc:
+            # Without its traceback, which holds this frame (and so the
+            # transport) for as long as the protocol keeps the error.
+            self._fatal_error(exc.with_traceback(None), self._write_error_message)
+            return
+        if sent != size:
+            self._queue_write(memoryview(data)[sent:] if sent else data, start=True)
+
+    def _checked_for_write(self, data):
+        """write()'s checks, when its flag does not vouch for them: the data to try, or None.
+
+        Raises as asyncio's write() does. None when there is nothing to send
+        now: empty data, a lost connection (the write is counted, as asyncio
+        counts it), or writes queued in libuv (*data* is queued behind them).
+        """
         if type(data) is not bytes:
             if not isinstance(data, (bytes, bytearray, memoryview)):
                 raise TypeError(_WRITE_TYPE_ERROR.format(type(data).__name__))
@@ -382,33 +426,21 @@ class _Writing:
         if self._empty_waiter is not None:
             raise RuntimeError('unable to write; sendfile is in progress')
         if not data:
-            return
+            return None
         if self._conn_lost:
             if self._conn_lost >= compat.LOG_THRESHOLD_FOR_CONNLOST_WRITES:
                 logger.warning('socket.send() raised exception.')
             self._conn_lost += 1
-            return
-        handle = self._handle
-        if not handle.write_queue_size:
-            try_write = self._try_write  # (see _on_uv_read's data_received)
-            try:
-                sent = try_write(data)
-            except BlockingIOError:
-                sent = 0
-            except _UVError as exc:
-                if exc.args[0] != _UV_EAGAIN:
-                    self._fatal_error(errors.from_pyuv_error(exc), self._write_error_message)
-                    return
-                sent = 0
-            except OSError as exc:
-                # Without its traceback, which holds this frame (and so the
-                # transport) for as long as the protocol keeps the error.
-                self._fatal_error(exc.with_traceback(None), self._write_error_message)
-                return
-            if sent == len(data):
-                return
-            if sent:
-                data = memoryview(data)[sent:]
+            return None
+        if self._handle.write_queue_size:
+            self._queue_write(data, start=False)
+            return None
+        return data
+
+    def _queue_write(self, data, *, start: bool) -> None:
+        """Queue *data* in libuv, behind what is queued; *start*: nothing was."""
+        self._write_direct = False
+        if start:
             # A burst of queued writes starts: choose where its completions run
             # (pyuv keeps the callback with each write: no lifetime to manage).
             context = self._libuv_context()
@@ -427,7 +459,7 @@ class _Writing:
             # Queued data must not change if the caller reuses its buffer.
             data = bytes(data)
         try:
-            handle.write(data, self._on_write_done_cb)
+            self._handle.write(data, self._on_write_done_cb)
         except _UVError as exc:
             self._fatal_error(errors.from_pyuv_error(exc), self._write_error_message)
             return
@@ -482,17 +514,21 @@ class _Writing:
                 self._call_connection_lost(None)
         elif self._eof:
             self._write_eof_now()
+        else:
+            self._refresh_write_direct()  # the queue is empty
 
     def _make_empty_waiter(self):
         if self._empty_waiter is not None:
             raise RuntimeError('Empty waiter is already set')
         self._empty_waiter = self._loop.create_future()
+        self._write_direct = False
         if not self.get_write_buffer_size():
             self._empty_waiter.set_result(None)
         return self._empty_waiter
 
     def _reset_empty_waiter(self) -> None:
         self._empty_waiter = None
+        self._refresh_write_direct()
 
 
 class StreamTransport(descriptors.UserDescriptor, _Reading, _Writing, _UVTransport,
@@ -560,6 +596,7 @@ class StreamTransport(descriptors.UserDescriptor, _Reading, _Writing, _UVTranspo
         if self._closing or self._eof:
             return
         self._eof = True
+        self._write_direct = False
         if not self.get_write_buffer_size():
             # At once, by the socket, as asyncio does: an error (the peer has
             # reset the connection) is raised here, where libuv's shutdown

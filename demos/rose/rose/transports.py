@@ -89,6 +89,9 @@ class _UVTransport:
     _handle: pyuv.Stream | None = None
     _server = None
     _empty_waiter = None
+    # rose.streams._Writing.write()'s hot path is open (see there): never once
+    # the connection is lost or the handle closed.
+    _write_direct = False
     _context: contextvars.Context | None = None
 
     def _init_state(self, loop, handle, protocol, server=None,
@@ -147,6 +150,7 @@ class _UVTransport:
             self._release_now()
         elif not self._write_pending():
             self._conn_lost += 1
+            self._write_direct = False
             self._call_soon(self._call_connection_lost, None)
 
     def _write_pending(self) -> int:
@@ -171,6 +175,7 @@ class _UVTransport:
             self._closing = True
             self._stop_reading()
         self._conn_lost += 1
+        self._write_direct = False
         # Closing the libuv handle drops whatever is still queued.
         self._close_handle()
         if self._loop.is_closed():
@@ -196,6 +201,7 @@ class _UVTransport:
             self._loop = None
 
     def _close_handle(self) -> None:
+        self._write_direct = False
         handle = self._handle
         if handle is not None and not handle.closed:
             handle.close()
