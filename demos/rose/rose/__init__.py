@@ -20,7 +20,9 @@ exception handlers and debug mode.
 
 Replaced (``rose.loop``): one iteration is ``uv_run()`` where asyncio calls
 ``select()``, in asyncio's order -- callbacks ready before the poll, then the
-poll's I/O callbacks, then due timers. libuv wakes for the earliest timer
+poll's I/O callbacks, then due timers; with nothing ready, libuv polls again
+without returning to Python until a callback makes work ready, which stops
+it (``uv_stop()``). libuv wakes for the earliest timer
 through one unref'd ``pyuv.Timer`` (rounded up to libuv's millisecond, due
 timers chosen by ``time.monotonic()``, so none runs early), for other threads
 through a ``pyuv.Async``, and for signals through ``signal.set_wakeup_fd`` on a

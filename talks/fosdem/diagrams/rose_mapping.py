@@ -16,7 +16,7 @@ import drawing
 # where it is words rather than a method (None), come from the language's labels.
 ROWS = [
     ("run_forever()", "run_once", "Loop.run()"),
-    ("call_soon()", "ready", "Prepare"),
+    ("call_soon()", "ready", "Loop.stop()"),
     ("call_later(), call_at()", "timers", "Timer"),
     ("call_soon_threadsafe()", "wakeup", "Async"),
     ("add_reader(), add_writer()", "poll", "Poll"),
@@ -31,8 +31,8 @@ LABELS = {
         "api": {"streams": "TCP, Unix: connections,\nservers", "udp": "UDP endpoints",
                 "process": "subprocesses"},
         "how": {
-            "run_once": "one iteration = one uv_run()",
-            "ready": "asyncio's ready queue; the hook\nkeeps libuv from blocking",
+            "run_once": "one uv_run(): libuv polls\nuntil work is ready",
+            "ready": "asyncio's ready queue; queuing\nwork ends uv_run()",
             "timers": "asyncio's heap; ONE timer\nfor the earliest deadline",
             "wakeup": "wakes uv_run() from a thread",
             "poll": "one watcher per descriptor",
@@ -47,8 +47,8 @@ LABELS = {
         "api": {"streams": "TCP y Unix: conexiones,\nservidores", "udp": "extremos UDP",
                 "process": "subprocesos"},
         "how": {
-            "run_once": "una vuelta = un uv_run()",
-            "ready": "la cola de listos de asyncio;\nel gancho evita que libuv se bloquee",
+            "run_once": "un uv_run(): libuv sondea\nhasta que hay trabajo",
+            "ready": "la cola de listos de asyncio;\nencolar trabajo acaba uv_run()",
             "timers": "el montículo de asyncio; UN\ntemporizador para el más próximo",
             "wakeup": "despierta a uv_run() desde un hilo",
             "poll": "un vigilante por descriptor",
