@@ -750,6 +750,7 @@ class EventLoop(SocketMethods, ConnectionMethods, DatagramMethods, PipeMethods,
         # pipe) close when the last reference to it does.
         self._uv.exception_sink = None
         self._uv_timer = self._uv_prepare = None
+        self._uv_prepare_on = False
         self._uv = None
 
     def __del__(self, _warn=warnings.warn) -> None:
