@@ -9,6 +9,7 @@ import copy
 import json
 import os
 import re
+import shutil
 import socket
 import struct
 import subprocess
@@ -19,7 +20,7 @@ from types import SimpleNamespace
 import pytest
 
 from tulip_echo import bench
-from tulip_echo.bench import loadgen, report, runner
+from tulip_echo.bench import instructions, loadgen, report, runner
 
 
 def test_tiny_run_measures_every_available_kind(tmp_path):
@@ -446,3 +447,71 @@ def test_chart_from_redraws_in_spanish_for_a_chosen_size(tmp_path):
     assert bad.stderr.strip() == (f"tulip_echo: error: cannot chart {bench.REFERENCE}: no "
                                   "measurements for size 3 KiB: the results hold 1 KiB, 10 KiB, "
                                   "100 KiB")
+
+
+# Instructions per message (tulip_echo.bench.instructions): the driver's checks
+# without valgrind, the whole measurement where valgrind is installed.
+
+def _one_shot_server(reply):
+    """A listener whose first connection gets reply(first chunk) back; (port, finish)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def serve():
+        conn, _ = listener.accept()
+        with conn:
+            data = conn.recv(64)
+            answer = reply(data)
+            if answer:
+                conn.sendall(answer)
+            conn.recv(64)   # until the client leaves
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    def finish():
+        thread.join(5)
+        listener.close()
+    return port, finish
+
+
+def test_instruction_driver_detects_a_wrong_echo():
+    port, finish = _one_shot_server(lambda data: bytes([data[0] ^ 1]) + data[1:])
+    try:
+        with pytest.raises(ConnectionError, match=f"127.0.0.1:{port} echoed other bytes"):
+            instructions.drive("127.0.0.1", port, connections=1, messages=3, size=64, timeout=5)
+    finally:
+        finish()
+
+
+def test_instruction_driver_gives_up_on_a_silent_server():
+    port, finish = _one_shot_server(lambda data: b"")
+    try:
+        with pytest.raises(TimeoutError, match=f"127.0.0.1:{port}: 0 of 2 echoes in 0.3 s"):
+            instructions.drive("127.0.0.1", port, connections=1, messages=2, size=64, timeout=0.3)
+    finally:
+        finish()
+
+
+def test_instruction_counts_refuse_counts_in_the_wrong_order():
+    kind = next(kind for kind in runner.KINDS if kind.name == "pyuv")
+    if shutil.which("valgrind") is None:
+        with pytest.raises(FileNotFoundError, match="valgrind is not installed"):
+            instructions.count(kind, messages=(10, 5))
+    else:
+        with pytest.raises(ValueError, match="the first smaller: got 10, 5"):
+            instructions.count(kind, messages=(10, 5))
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None,
+                    reason="valgrind is not installed: instruction counts run under it")
+def test_instruction_count_of_rose():
+    # One kind (two runs under valgrind, some 50 s): the baseline of its own ratio.
+    result = subprocess.run([sys.executable, "-m", "tulip_echo.bench.instructions",
+                             "--kinds", "rose-protocol", "--messages", "200,2200",
+                             "--connections", "2"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    row = re.search(r"^  rose-protocol\s+([\d,]+)\s+x1\.000$", result.stdout, re.MULTILINE)
+    assert row, result.stdout
+    # Python callbacks per read: thousands of instructions, not a count of nothing.
+    assert int(row.group(1).replace(",", "")) > 1000, result.stdout
