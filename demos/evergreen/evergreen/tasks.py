@@ -664,8 +664,7 @@ def sleep(seconds: float = 0) -> None:
     """Block the current task for *seconds*; ``sleep(0)`` lets every ready task run first."""
     if seconds != 0:
         seconds = _check_seconds(seconds, 'sleep length')
-    loop = getattr(getcurrent(), 'evergreen_loop', None)  # get_loop()'s first case, inlined
-    waiter = Waiter(loop if loop is not None else get_loop())
+    waiter = Waiter()
     if seconds == 0:
         # A wake-up in the ready queue, behind everything already there (if
         # the task is killed meanwhile, the Waiter drops it).
