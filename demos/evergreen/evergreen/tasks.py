@@ -663,7 +663,10 @@ def _check_seconds(seconds: Any, what: str) -> float:
 def sleep(seconds: float = 0) -> None:
     """Block the current task for *seconds*; ``sleep(0)`` lets every ready task run first."""
     if seconds != 0:
-        seconds = _check_seconds(seconds, 'sleep length')
+        kind = seconds.__class__
+        if not ((kind is float or kind is int) and seconds > 0):
+            # (A positive int or float, the usual timed sleep, needs no checking.)
+            seconds = _check_seconds(seconds, 'sleep length')
     waiter = Waiter()
     if seconds == 0:
         # A wake-up in the ready queue, behind everything already there (if
