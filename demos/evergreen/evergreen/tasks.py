@@ -158,7 +158,11 @@ class Task:
             raise TypeError(f'context must be a contextvars.Context, not {type(context).__name__}')
         self._context = context
         if loop is None:
-            loop = get_loop()
+            try:
+                # get_loop()'s first case, inlined: a task spawned by a task.
+                loop = getcurrent().evergreen_loop
+            except AttributeError:
+                loop = get_loop()
         self._loop = loop
         self._target = target
         self._args = args if type(args) is tuple else tuple(args)
