@@ -68,6 +68,9 @@ class _TaskGreenlet(greenlet):
     # Set by Task._enter: _task_ref (a weak reference to the task) and
     # evergreen_loop (what hub.find_loop() looks for on the current greenlet).
 
+    # The Waiter sleep(0) reuses (see sleep()), made on first use.
+    sleep_waiter: Waiter | None = None
+
     @property
     def task(self) -> Task | None:
         return self._task_ref()
@@ -671,14 +674,30 @@ def sleep(seconds: float = 0) -> None:
         if not ((kind is float or kind is int) and seconds > 0):
             # (A positive int or float, the usual timed sleep, needs no checking.)
             seconds = _check_seconds(seconds, 'sleep length')
-    waiter = Waiter()
-    if seconds == 0:
-        # A wake-up in the ready queue, behind everything already there (if
-        # the task is killed meanwhile, the Waiter drops it).
+    if seconds != 0:
+        Waiter().wait(seconds)
+        return
+    # A wake-up in the ready queue, behind everything already there (if the
+    # task is killed meanwhile, the Waiter drops it).
+    current = getcurrent()
+    if current.__class__ is not _TaskGreenlet:
+        waiter = Waiter()
         waiter.wake()
         waiter.wait()
-    else:
-        waiter.wait(seconds)
+        return
+    # A task's greenlet keeps one Waiter for sleep(0): making one costs as much
+    # as the rest of the hand-off. It is safe to wait on again once its one
+    # wake-up has been delivered (wait() returned): nothing else refers to it.
+    waiter = current.sleep_waiter
+    if waiter is None:
+        waiter = current.sleep_waiter = Waiter(current.evergreen_loop)
+    try:
+        waiter.wake()
+        waiter.wait()
+    except BaseException:
+        # Interrupted: its wake-up may still be queued, so it must never wait again.
+        current.sleep_waiter = None
+        raise
 
 
 def joinall(tasks: Iterable[Task], timeout: float | None = None,
