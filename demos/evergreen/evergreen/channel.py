@@ -24,7 +24,7 @@ import collections
 from collections.abc import Iterator
 from typing import Any
 
-from .hub import Waiter
+from .hub import Waiter, remove_identical
 
 __all__ = ['Channel', 'ChannelClosed']
 
@@ -33,31 +33,32 @@ class ChannelClosed(ValueError):
     """send() on a closing channel, or receive() on a closed one."""
 
 
-class _Offer:
-    """A value (or exception) in transit, and the waiter on the other side."""
+class _Raise:
+    """What send_exception() hands over in place of a value: the receiver raises it."""
 
-    __slots__ = ('waiter', 'value', 'exc', 'filled')
+    __slots__ = ('exc',)
 
-    def __init__(self, waiter: Waiter | None, value: Any = None,
-                 exc: BaseException | None = None, filled: bool = False) -> None:
-        self.waiter, self.value, self.exc, self.filled = waiter, value, exc, filled
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
 
-    def deliver(self) -> Any:
-        if self.exc is not None:
-            exc, self.exc = self.exc, None
-            raise exc
-        return self.value
+
+# What a receiver's slot holds before a sender fills it, and once the channel has closed.
+_EMPTY = object()
+_CLOSED = object()
 
 
 class Channel:
     """A synchronous channel between tasks (see the module's documentation)."""
 
     def __init__(self) -> None:
-        # Waiting senders (with their offers) and waiting receivers (with empty slots).
-        self._senders: collections.deque[_Offer] = collections.deque()
-        self._receivers: collections.deque[_Offer] = collections.deque()
-        # Offers whose receiver was interrupted before it could take them.
-        self._orphans: collections.deque[_Offer] = collections.deque()
+        # Waiting senders, as (waiter, value) offers; waiting receivers, as [waiter, value]
+        # slots (value _EMPTY until a sender fills it). A value sent with send_exception()
+        # travels as a _Raise. Tuples and lists, not objects of a class: one is made per
+        # value, and a class's __init__ costs a Python call.
+        self._senders: collections.deque[tuple[Waiter, Any]] = collections.deque()
+        self._receivers: collections.deque[list] = collections.deque()
+        # Values whose receiver was interrupted before it could take them.
+        self._orphans: collections.deque[Any] = collections.deque()
         # Receivers handed a value (woken) that have not run yet.
         self._in_transit = 0
         self._closing = False
@@ -79,7 +80,25 @@ class Channel:
 
     def send(self, value: Any) -> None:
         """Hand *value* to a receiver, waiting for one if none waits."""
-        self._send(_Offer(None, value=value, filled=True))
+        if self._closing:
+            raise ChannelClosed('send on a closed channel')
+        receivers = self._receivers
+        if receivers:
+            # _fill(), inlined: the hand-over without waiting.
+            slot = receivers.popleft()
+            slot[1] = value
+            self._in_transit += 1
+            slot[0].wake()
+            return
+        waiter = Waiter()
+        offer = (waiter, value)
+        self._senders.append(offer)
+        try:
+            waiter.wait()
+        finally:
+            if not waiter.notified:
+                remove_identical(self._senders, offer)
+                self._maybe_closed()
 
     def send_exception(self, exc: BaseException | type[BaseException], *args: Any) -> None:
         """Make a receiver raise *exc* (an instance, or a class called with *args*)."""
@@ -89,82 +108,76 @@ class Channel:
             raise TypeError('arguments are only accepted with an exception class')
         if not isinstance(exc, BaseException):
             raise TypeError(f'send_exception() takes an exception, not {type(exc).__name__}')
-        self._send(_Offer(None, exc=exc, filled=True))
-
-    def _send(self, offer: _Offer) -> None:
-        if self._closing:
-            raise ChannelClosed('send on a closed channel')
-        if self._receivers:
-            self._fill(self._receivers.popleft(), offer.value, offer.exc)
-            return
-        waiter = Waiter()
-        offer.waiter = waiter
-        self._senders.append(offer)
-        try:
-            waiter.wait()
-        finally:
-            if not waiter.notified:
-                self._senders.remove(offer)
-                self._maybe_closed()
+        self.send(_Raise(exc))
 
     def receive(self) -> Any:
         """Take a value from a sender, waiting for one if none waits; ChannelClosed once closed."""
         if self._orphans:
-            return self._orphans.popleft().deliver()
-        if self._senders and not self._in_transit:
-            offer = self._senders.popleft()
-            offer.waiter.wake()
-            self._maybe_closed()
-            return offer.deliver()
-        if self._closing and not self._senders:
+            return _unwrap(self._orphans.popleft())
+        senders = self._senders
+        if senders and not self._in_transit:
+            waiter, value = senders.popleft()
+            waiter.wake()
+            if self._closing:
+                self._maybe_closed()
+            if value.__class__ is _Raise:
+                raise value.exc
+            return value
+        if self._closing and not senders:
             raise ChannelClosed('receive on a closed channel')
-        slot = _Offer(Waiter())
-        self._receivers.append(slot)
+        waiter = Waiter()
+        slot = [waiter, _EMPTY]
+        receivers = self._receivers
+        receivers.append(slot)
         # Receivers handed a value have not run yet: this one lines up behind
         # them, and takes the oldest waiting sender's value in its turn.
-        self._match()
+        # (_match(), inlined.)
+        while senders and receivers:
+            sender, value = senders.popleft()
+            other = receivers.popleft()
+            other[1] = value
+            self._in_transit += 1
+            other[0].wake()
+            sender.wake()
+        if self._closing:
+            self._maybe_closed()
         try:
-            slot.waiter.wait()
+            waiter.wait()
         except BaseException:
-            if slot.filled:
+            value = slot[1]
+            if value is not _EMPTY and value is not _CLOSED:
                 self._in_transit -= 1
                 # A sender already went on believing the value was received:
                 # keep it for the next receiver rather than lose it.
-                self._pass_on(slot)
-            elif not slot.waiter.notified:
-                self._receivers.remove(slot)
+                self._pass_on(value)
+            elif not waiter.notified:
+                remove_identical(self._receivers, slot)
             raise
-        if slot.filled:
-            self._in_transit -= 1
-        if slot.exc is _CLOSED_ERROR:
+        value = slot[1]
+        if value is _CLOSED:
             raise ChannelClosed('receive on a closed channel')
-        return slot.deliver()
+        self._in_transit -= 1
+        if value.__class__ is _Raise:
+            raise value.exc
+        return value
 
-    def _match(self) -> None:
-        """Hand the oldest waiting senders' values to the oldest waiting receivers."""
-        while self._senders and self._receivers:
-            offer = self._senders.popleft()
-            self._fill(self._receivers.popleft(), offer.value, offer.exc)
-            offer.waiter.wake()
-        self._maybe_closed()
-
-    def _fill(self, slot: _Offer, value: Any, exc: BaseException | None) -> None:
-        slot.value, slot.exc, slot.filled = value, exc, True
+    def _fill(self, slot: list, value: Any) -> None:
+        slot[1] = value
         self._in_transit += 1
-        slot.waiter.wake()
+        slot[0].wake()
 
-    def _pass_on(self, slot: _Offer) -> None:
+    def _pass_on(self, value: Any) -> None:
         if self._receivers:
-            self._fill(self._receivers.popleft(), slot.value, slot.exc)
+            self._fill(self._receivers.popleft(), value)
         else:
-            self._orphans.append(_Offer(None, slot.value, slot.exc, True))
+            self._orphans.append(value)
 
     def _maybe_closed(self) -> None:
         if self.closed:
             receivers, self._receivers = self._receivers, collections.deque()
             for slot in receivers:
-                slot.exc, slot.filled = _CLOSED_ERROR, False
-                slot.waiter.wake()
+                slot[1] = _CLOSED
+                slot[0].wake()
 
     def close(self) -> None:
         """Refuse further sends; receivers get ChannelClosed once nothing is left."""
@@ -189,4 +202,8 @@ class Channel:
         return f'<evergreen.channel.Channel {state} balance={self.balance}>'
 
 
-_CLOSED_ERROR = ChannelClosed('receive on a closed channel')
+def _unwrap(value: Any) -> Any:
+    if value.__class__ is _Raise:
+        raise value.exc
+    return value
+

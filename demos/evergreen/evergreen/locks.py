@@ -58,38 +58,39 @@ class _HandOff:
     returns False if nobody waits (the caller keeps the unit).
     """
 
-    __slots__ = ('_waiters',)
+    __slots__ = ('waiters',)
 
     def __init__(self) -> None:
-        self._waiters: collections.deque[Waiter] = collections.deque()
+        # The waiters, oldest first (Lock's hot paths use the deque itself).
+        self.waiters: collections.deque[Waiter] = collections.deque()
 
     def __len__(self) -> int:
-        return len(self._waiters)
+        return len(self.waiters)
 
     def take(self, timeout: float | None, give_back: Callable[[], None]) -> bool:
         waiter = Waiter()
-        self._waiters.append(waiter)
+        self.waiters.append(waiter)
         try:
             waiter.wait(timeout)
         except BaseException:
             if waiter.notified:
                 give_back()
             else:
-                self._waiters.remove(waiter)
+                self.waiters.remove(waiter)
             raise
         if waiter.notified:
             return True
-        self._waiters.remove(waiter)
+        self.waiters.remove(waiter)
         return False
 
     def give(self) -> bool:
-        if not self._waiters:
+        if not self.waiters:
             return False
-        self._waiters.popleft().wake()
+        self.waiters.popleft().wake()
         return True
 
     def clear(self) -> None:
-        self._waiters.clear()
+        self.waiters.clear()
 
 
 class Lock:
@@ -98,6 +99,7 @@ class Lock:
     def __init__(self) -> None:
         self._locked = False
         self._queue = _HandOff()
+        self._waiters = self._queue.waiters
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire the lock; return False if *blocking* is false or *timeout* expires first."""
@@ -108,14 +110,28 @@ class Lock:
             return True
         if wait == 0:
             return False
-        return self._queue.take(wait, self._pass_on)
+        if wait is not None:
+            return self._queue.take(wait, self._pass_on)
+        # _HandOff.take() without a timeout, inlined: every contended acquire comes here.
+        waiter = Waiter()
+        waiters = self._waiters
+        waiters.append(waiter)
+        try:
+            waiter.wait()
+        except BaseException:
+            if waiter.notified:
+                self._pass_on()
+            else:
+                waiters.remove(waiter)
+            raise
+        return True
 
     def release(self) -> None:
         """Release the lock (to the oldest waiter, if any). RuntimeError if it is not locked."""
         if not self._locked:
             raise RuntimeError('release unlocked lock')
         # _pass_on(), inlined.
-        waiters = self._queue._waiters
+        waiters = self._waiters
         if waiters:
             waiters.popleft().wake()
         else:
@@ -136,7 +152,14 @@ class Lock:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.release()
+        # release(), inlined: a with block ends here.
+        if not self._locked:
+            raise RuntimeError('release unlocked lock')
+        waiters = self._waiters
+        if waiters:
+            waiters.popleft().wake()
+        else:
+            self._locked = False
 
     def __repr__(self) -> str:
         state = 'locked' if self._locked else 'unlocked'

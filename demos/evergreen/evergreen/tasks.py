@@ -68,6 +68,9 @@ class _TaskGreenlet(greenlet):
     # Set by Task._enter: _task_ref (a weak reference to the task) and
     # evergreen_loop (what hub.find_loop() looks for on the current greenlet).
 
+    # The Waiter sleep(0) reuses (see sleep()), made on first use.
+    sleep_waiter: Waiter | None = None
+
     @property
     def task(self) -> Task | None:
         return self._task_ref()
@@ -158,7 +161,11 @@ class Task:
             raise TypeError(f'context must be a contextvars.Context, not {type(context).__name__}')
         self._context = context
         if loop is None:
-            loop = get_loop()
+            try:
+                # get_loop()'s first case, inlined: a task spawned by a task.
+                loop = getcurrent().evergreen_loop
+            except AttributeError:
+                loop = get_loop()
         self._loop = loop
         self._target = target
         self._args = args if type(args) is tuple else tuple(args)
@@ -663,16 +670,34 @@ def _check_seconds(seconds: Any, what: str) -> float:
 def sleep(seconds: float = 0) -> None:
     """Block the current task for *seconds*; ``sleep(0)`` lets every ready task run first."""
     if seconds != 0:
-        seconds = _check_seconds(seconds, 'sleep length')
-    loop = getattr(getcurrent(), 'evergreen_loop', None)  # get_loop()'s first case, inlined
-    waiter = Waiter(loop if loop is not None else get_loop())
-    if seconds == 0:
-        # A wake-up in the ready queue, behind everything already there (if
-        # the task is killed meanwhile, the Waiter drops it).
+        kind = seconds.__class__
+        if not ((kind is float or kind is int) and seconds > 0):
+            # (A positive int or float, the usual timed sleep, needs no checking.)
+            seconds = _check_seconds(seconds, 'sleep length')
+    if seconds != 0:
+        Waiter().wait(seconds)
+        return
+    # A wake-up in the ready queue, behind everything already there (if the
+    # task is killed meanwhile, the Waiter drops it).
+    current = getcurrent()
+    if current.__class__ is not _TaskGreenlet:
+        waiter = Waiter()
         waiter.wake()
         waiter.wait()
-    else:
-        waiter.wait(seconds)
+        return
+    # A task's greenlet keeps one Waiter for sleep(0): making one costs as much
+    # as the rest of the hand-off. It is safe to wait on again once its one
+    # wake-up has been delivered (wait() returned): nothing else refers to it.
+    waiter = current.sleep_waiter
+    if waiter is None:
+        waiter = current.sleep_waiter = Waiter(current.evergreen_loop)
+    try:
+        waiter.wake()
+        waiter.wait()
+    except BaseException:
+        # Interrupted: its wake-up may still be queued, so it must never wait again.
+        current.sleep_waiter = None
+        raise
 
 
 def joinall(tasks: Iterable[Task], timeout: float | None = None,

@@ -58,8 +58,12 @@ class Timeout:
     def __enter__(self) -> Timeout:
         if self._greenlet is not None:
             raise RuntimeError('this Timeout is already in use')
-        loop = get_loop()
         current = getcurrent()
+        try:
+            # get_loop()'s first case, inlined: a task's greenlet knows its loop.
+            loop = current.evergreen_loop
+        except AttributeError:
+            loop = get_loop()
         if current is loop.hub:
             raise RuntimeError('Timeout cannot be used in the event loop itself '
                                '(a callback or a coroutine): use asyncio.timeout() there')

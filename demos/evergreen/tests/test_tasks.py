@@ -55,6 +55,42 @@ def test_sleep_zero_yields_in_fifo_order(run):
     assert order == [(n, i) for i in range(3) for n in 'abc']
 
 
+def test_sleep_zero_interrupted_with_its_wake_up_queued_is_not_woken_by_it_later(run):
+    # A task's sleep(0) reuses one Waiter. Here a sleep(0) is interrupted while its
+    # wake-up is still queued: the next sleep(0) must not be woken by that stale
+    # wake-up (which would run the task ahead of the one it set, queued in between).
+    class Boom(Exception):
+        pass
+
+    order = []
+
+    def main():
+        loop = evergreen.get_loop()
+        event = evergreen.locks.Event()
+
+        def other():
+            event.wait()
+            order.append('other')
+
+        def sleeper():
+            me = getcurrent()
+            evergreen.sleep(0.01)       # resumed by a timer, not among the queued wake-ups
+            loop.call_soon(loop.interrupt, me, Boom())
+            try:
+                evergreen.sleep(0)      # its wake-up is queued behind the interrupt
+            except Boom:
+                order.append('interrupted')
+            event.set()                 # other's wake-up: queued behind the stale one
+            evergreen.sleep(0)
+            order.append('sleeper')
+
+        tasks = [evergreen.spawn(other), evergreen.spawn(sleeper)]
+        evergreen.joinall(tasks)
+
+    run(main)
+    assert order == ['interrupted', 'other', 'sleeper']
+
+
 def test_tasks_start_in_spawn_order(run):
     order = []
 
