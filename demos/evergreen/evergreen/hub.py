@@ -153,23 +153,13 @@ class Waiter:
             raise blocking_in_loop_error(what)
         if self._mode != _IDLE:
             raise RuntimeError('a Waiter can only be waited on by one greenlet at a time')
-        if timeout is None:
-            # The usual wait: no timer to start and cancel.
-            self._greenlet = current
-            try:
-                if loop._thread_id == get_ident():
-                    self._mode = _PARKED
-                    return hub.switch()
-                self._mode = _RUNNING
-                return loop._run_until_woken(self)
-            finally:
-                self._greenlet = None
-                self._mode = _IDLE
-        if timeout != timeout:
-            # A NaN deadline never comes: the wait would never time out. _thread's
-            # locks refuse it, and so does threading.Condition.wait() from 3.14 on.
-            raise ValueError('Invalid value NaN (not a number)')
-        timer = loop.call_later_hub(timeout if timeout > 0.0 else 0.0, self._deliver, TIMED_OUT, None)
+        timer = None
+        if timeout is not None:
+            if timeout != timeout:
+                # A NaN deadline never comes: the wait would never time out. _thread's
+                # locks refuse it, and so does threading.Condition.wait() from 3.14 on.
+                raise ValueError('Invalid value NaN (not a number)')
+            timer = loop.call_later_hub(timeout if timeout > 0.0 else 0.0, self._deliver, TIMED_OUT, None)
         self._greenlet = current
         try:
             if loop._thread_id == get_ident():
@@ -180,7 +170,8 @@ class Waiter:
         finally:
             self._greenlet = None
             self._mode = _IDLE
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
 
     def wake(self, value: Any = None) -> None:
         """Schedule the wake-up with *value* (thread-safe)."""

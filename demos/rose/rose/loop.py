@@ -204,7 +204,8 @@ class _FdWatcher:
     def _queue_events(self, poll, events_mask, error) -> None:
         loop = self.loop
         self._wake(events_mask, error, loop._ready.append)
-        loop._wake_uv()  # debug mode defers while libuv may poll again
+        if loop._uv_blocking:  # debug mode defers while libuv may poll again
+            loop._uv.stop()  # (_wake_uv, inlined)
 
     def _wake(self, events_mask, error, run: Callable[[events.Handle], object]) -> None:
         """Run (or queue) the reader and the writer the poll's *events_mask* is for."""
